@@ -1,0 +1,271 @@
+#include "ac_core/shared_page.hpp"
+
+#include <cstring>
+#include <utility>
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+namespace ac_core {
+
+namespace {
+
+void validate_name(const std::string& name) {
+    if (name.empty() || name.size() > 200 || name.find('/') != std::string::npos ||
+        name.find('\\') != std::string::npos) {
+        throw SharedPageError(SharedPageError::Code::InvalidName,
+                              "invalid shared-memory page name '" + name +
+                                  "': use a plain name such as 'acpmf_physics' (no slashes, at most 200 characters)");
+    }
+}
+
+std::string not_found_message(const std::string& name) {
+    return "shared-memory page '" + SharedPage::os_name(name) +
+           "' does not exist: start Assetto Corsa and load a session (Windows), start simshmbridge before "
+           "the game (Linux/Proton), or start the built-in simulator with `ac-core sim`; if a prefix was "
+           "used, pass the same --prefix";
+}
+
+#ifdef _WIN32
+std::wstring widen(const std::string& s) {
+    if (s.empty()) return std::wstring();
+    int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), int(s.size()), nullptr, 0);
+    std::wstring w(std::size_t(n), L'\0');
+    MultiByteToWideChar(CP_UTF8, 0, s.data(), int(s.size()), w.data(), n);
+    return w;
+}
+std::string last_error_text() {
+    DWORD err = GetLastError();
+    char buf[256] = {0};
+    FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, err, 0, buf, sizeof(buf), nullptr);
+    return "Windows error " + std::to_string(err) + ": " + buf;
+}
+#endif
+
+}  // namespace
+
+std::string SharedPage::os_name(const std::string& name) {
+#ifdef _WIN32
+    return "Local\\" + name;
+#else
+    return "/" + name;
+#endif
+}
+
+SharedPage::SharedPage(SharedPage&& other) noexcept { *this = std::move(other); }
+
+SharedPage& SharedPage::operator=(SharedPage&& other) noexcept {
+    if (this != &other) {
+        close();
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+        name_ = std::move(other.name_);
+        owner_ = std::exchange(other.owner_, false);
+        writable_ = std::exchange(other.writable_, false);
+        handle_ = std::exchange(other.handle_, nullptr);
+    }
+    return *this;
+}
+
+SharedPage::~SharedPage() { close(); }
+
+uint8_t* SharedPage::mutable_data() {
+    if (!writable_) {
+        throw SharedPageError(SharedPageError::Code::PermissionDenied,
+                              "page '" + name_ + "' was opened read-only; open it read-write or create it to write");
+    }
+    return data_;
+}
+
+#ifdef _WIN32
+
+SharedPage SharedPage::open_existing(const std::string& name, Access access) {
+    validate_name(name);
+    const std::wstring wname = widen(os_name(name));
+    const DWORD rights = access == Access::ReadOnly ? FILE_MAP_READ : (FILE_MAP_READ | FILE_MAP_WRITE);
+    HANDLE h = OpenFileMappingW(rights, FALSE, wname.c_str());
+    if (h == nullptr) {
+        DWORD err = GetLastError();
+        if (err == ERROR_FILE_NOT_FOUND) throw SharedPageError(SharedPageError::Code::NotFound, not_found_message(name));
+        if (err == ERROR_ACCESS_DENIED)
+            throw SharedPageError(SharedPageError::Code::PermissionDenied,
+                                  "access denied opening '" + os_name(name) + "': run as the same user as the game");
+        throw SharedPageError(SharedPageError::Code::System, "OpenFileMappingW('" + os_name(name) + "') failed: " + last_error_text());
+    }
+    void* view = MapViewOfFile(h, rights, 0, 0, 0);  // length 0 maps the whole section
+    if (view == nullptr) {
+        std::string msg = last_error_text();
+        CloseHandle(h);
+        throw SharedPageError(SharedPageError::Code::System, "MapViewOfFile('" + os_name(name) + "') failed: " + msg);
+    }
+    MEMORY_BASIC_INFORMATION info{};
+    VirtualQuery(view, &info, sizeof(info));
+    SharedPage page;
+    page.data_ = static_cast<uint8_t*>(view);
+    page.size_ = info.RegionSize;
+    page.name_ = name;
+    page.writable_ = access == Access::ReadWrite;
+    page.handle_ = h;
+    return page;
+}
+
+SharedPage SharedPage::create(const std::string& name, std::size_t size, unsigned /*mode*/, bool /*replace_stale*/) {
+    validate_name(name);
+    if (size == 0) throw SharedPageError(SharedPageError::Code::TooSmall, "cannot create an empty page '" + name + "'");
+    const std::wstring wname = widen(os_name(name));
+    // Pagefile-backed, as AC creates its pages. The default security descriptor of the session's
+    // Local\ namespace grants access to the creating user only.
+    HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, DWORD(uint64_t(size) >> 32),
+                                  DWORD(size & 0xffffffffu), wname.c_str());
+    if (h == nullptr) {
+        throw SharedPageError(SharedPageError::Code::System, "CreateFileMappingW('" + os_name(name) + "') failed: " + last_error_text());
+    }
+    if (GetLastError() == ERROR_ALREADY_EXISTS) {
+        CloseHandle(h);
+        throw SharedPageError(SharedPageError::Code::AlreadyExists,
+                              "page '" + os_name(name) + "' already exists: is the game or another simulator running with "
+                              "this prefix? Stop it or choose another --prefix");
+    }
+    void* view = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+    if (view == nullptr) {
+        std::string msg = last_error_text();
+        CloseHandle(h);
+        throw SharedPageError(SharedPageError::Code::System, "MapViewOfFile('" + os_name(name) + "') failed: " + msg);
+    }
+    std::memset(view, 0, size);
+    SharedPage page;
+    page.data_ = static_cast<uint8_t*>(view);
+    page.size_ = size;
+    page.name_ = name;
+    page.owner_ = true;
+    page.writable_ = true;
+    page.handle_ = h;
+    return page;
+}
+
+bool SharedPage::exists(const std::string& name) {
+    validate_name(name);
+    HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, widen(os_name(name)).c_str());
+    if (h == nullptr) return false;
+    CloseHandle(h);
+    return true;
+}
+
+void SharedPage::close() noexcept {
+    // A Windows section disappears when its last handle closes; nothing to unlink.
+    if (data_ != nullptr) UnmapViewOfFile(data_);
+    if (handle_ != nullptr) CloseHandle(static_cast<HANDLE>(handle_));
+    data_ = nullptr;
+    handle_ = nullptr;
+    size_ = 0;
+    owner_ = false;
+    writable_ = false;
+}
+
+#else  // POSIX
+
+SharedPage SharedPage::open_existing(const std::string& name, Access access) {
+    validate_name(name);
+    const std::string os = os_name(name);
+    const int flags = access == Access::ReadOnly ? O_RDONLY : O_RDWR;
+    int fd = ::shm_open(os.c_str(), flags, 0);  // no O_CREAT: a reader never creates a page
+    if (fd < 0) {
+        int err = errno;
+        if (err == ENOENT) throw SharedPageError(SharedPageError::Code::NotFound, not_found_message(name));
+        if (err == EACCES)
+            throw SharedPageError(SharedPageError::Code::PermissionDenied,
+                                  "permission denied opening /dev/shm" + os + ": run as the user that created it");
+        throw SharedPageError(SharedPageError::Code::System, "shm_open(" + os + ") failed: " + std::strerror(err));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        throw SharedPageError(SharedPageError::Code::System, "fstat(/dev/shm" + os + ") failed: " + std::strerror(err));
+    }
+    if (st.st_size <= 0) {
+        ::close(fd);
+        throw SharedPageError(SharedPageError::Code::TooSmall,
+                              "page /dev/shm" + os + " is empty (0 bytes): its writer has not sized it yet; restart the writer");
+    }
+    const int prot = access == Access::ReadOnly ? PROT_READ : (PROT_READ | PROT_WRITE);
+    void* p = ::mmap(nullptr, std::size_t(st.st_size), prot, MAP_SHARED, fd, 0);
+    ::close(fd);  // the mapping keeps the object alive
+    if (p == MAP_FAILED) {
+        throw SharedPageError(SharedPageError::Code::System, "mmap(/dev/shm" + os + ") failed: " + std::strerror(errno));
+    }
+    SharedPage page;
+    page.data_ = static_cast<uint8_t*>(p);
+    page.size_ = std::size_t(st.st_size);
+    page.name_ = name;
+    page.writable_ = access == Access::ReadWrite;
+    return page;
+}
+
+SharedPage SharedPage::create(const std::string& name, std::size_t size, unsigned mode, bool replace_stale) {
+    validate_name(name);
+    if (size == 0) throw SharedPageError(SharedPageError::Code::TooSmall, "cannot create an empty page '" + name + "'");
+    const std::string os = os_name(name);
+    if (replace_stale) ::shm_unlink(os.c_str());
+    int fd = ::shm_open(os.c_str(), O_RDWR | O_CREAT | O_EXCL, mode_t(mode));
+    if (fd < 0) {
+        int err = errno;
+        if (err == EEXIST)
+            throw SharedPageError(SharedPageError::Code::AlreadyExists,
+                                  "page /dev/shm" + os + " already exists: another simulator or simshmbridge is using this "
+                                  "prefix. Stop it, choose another --prefix, or remove the stale file /dev/shm" + os);
+        throw SharedPageError(SharedPageError::Code::System, "shm_open(" + os + ", O_CREAT) failed: " + std::strerror(err));
+    }
+    ::fchmod(fd, mode_t(mode));  // umask must not widen or narrow what was asked for
+    if (::ftruncate(fd, off_t(size)) != 0) {
+        int err = errno;
+        ::close(fd);
+        ::shm_unlink(os.c_str());
+        throw SharedPageError(SharedPageError::Code::System, "ftruncate(/dev/shm" + os + ") failed: " + std::strerror(err));
+    }
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        ::shm_unlink(os.c_str());
+        throw SharedPageError(SharedPageError::Code::System, "mmap(/dev/shm" + os + ") failed: " + std::strerror(err));
+    }
+    SharedPage page;
+    page.data_ = static_cast<uint8_t*>(p);
+    page.size_ = size;
+    page.name_ = name;
+    page.owner_ = true;
+    page.writable_ = true;
+    return page;
+}
+
+bool SharedPage::exists(const std::string& name) {
+    validate_name(name);
+    int fd = ::shm_open(os_name(name).c_str(), O_RDONLY, 0);
+    if (fd < 0) return errno == EACCES;  // exists but not ours
+    ::close(fd);
+    return true;
+}
+
+void SharedPage::close() noexcept {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    if (owner_) ::shm_unlink(os_name(name_).c_str());
+    data_ = nullptr;
+    size_ = 0;
+    owner_ = false;
+    writable_ = false;
+}
+
+#endif
+
+}  // namespace ac_core

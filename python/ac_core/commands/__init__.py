@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ac-core`` CLI, one module each."""
