@@ -121,7 +121,7 @@ AC_CORE_BINDINGS(0, m) {
             "read_into",
             [](PageReader& r, py::array& out) {
                 SnapshotResult res = r.read(checked_destination(out, r.struct_size()));
-                return res.ok ? py::int_(res.packet_id) : py::int_(py::none());
+                return res.ok ? py::object(py::int_(res.packet_id)) : py::object(py::none());
             },
             py::arg("out"),
             "Copy the page into `out`; returns its packetId (0 for static), or None if it kept changing")
@@ -161,6 +161,8 @@ AC_CORE_BINDINGS(0, m) {
                 w.publish(src.data());
             },
             py::arg("src"))
+        .def("begin", &SeqlockPageWriter::begin, "Start a field-by-field write (seqlock odd)")
+        .def("end", &SeqlockPageWriter::end, "Finish a field-by-field write (seqlock even)")
         .def_property_readonly("sequence", &SeqlockPageWriter::sequence);
 
     py::enum_<Liveness>(m, "Liveness")

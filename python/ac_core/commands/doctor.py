@@ -1,0 +1,100 @@
+"""`ac-core doctor`: what is running, and what can drive a car here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ac_core import control_outputs, pages, shm
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="report which AC pages are present, whether the session is live, and usable control outputs",
+        description="Checks the AC shared-memory pages (found, size, live, version, car, track, layout) "
+        "and the control outputs (vJoy, uinput, the built-in pad). Exits 0 when a live session is found.",
+    )
+    p.add_argument("--prefix", default=shm.DEFAULT_PREFIX, help="page name prefix (default: acpmf_)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--watch-seconds", type=float, default=0.3, help="how long to watch packetId for liveness")
+    p.set_defaults(func=run)
+
+
+def collect(prefix: str, watch_seconds: float) -> dict[str, Any]:
+    infos = shm.probe_pages(prefix)
+    report: dict[str, Any] = {
+        "prefix": prefix,
+        "pages": [vars(i) for i in infos],
+        "session": None,
+        "controls": [vars(o) for o in control_outputs.probe_all()],
+    }
+    if all(i.found and i.error is None for i in infos):
+        with shm.PageSet(prefix) as ps:
+            liveness, packets = shm.observe_liveness(ps, watch_seconds)
+            summary = pages.static_summary(ps.static)
+            bad = pages.non_finite_fields(ps.physics, page_size=ps.size("physics"))
+            report["session"] = {
+                "liveness": liveness,
+                "physics_packets_seen": packets,
+                "status": pages.AcStatus(int(ps.graphics["status"])).name
+                if int(ps.graphics["status"]) in pages.AcStatus._value2member_map_
+                else int(ps.graphics["status"]),
+                **summary,
+                "non_finite_fields": bad,
+                "snapshot_stats": ps.stats(),
+            }
+    report["ok"] = report["session"] is not None and report["session"]["liveness"] == "live"
+    if report["session"] is None:
+        report["advice"] = "no AC session found: " + shm.what_to_start(prefix)
+    elif not report["ok"]:
+        report["advice"] = (
+            f"pages found but the session is {report['session']['liveness']}: "
+            "resume or start driving in AC (or the simulator)"
+        )
+    return report
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(f"ac-core doctor (prefix {report['prefix']!r})\n")
+    print("Pages")
+    print(f"  {'page':<10} {'mapping':<24} {'found':<6} {'size':>6}  notes")
+    for p in report["pages"]:
+        notes = p["error"] or ""
+        if p["found"] and not p["error"]:
+            notes = f"{p['protocol']} protocol"
+            if p["absent_fields"]:
+                notes += f"; older AC page, absent: {', '.join(p['absent_fields'][:4])}"
+                notes += "…" if len(p["absent_fields"]) > 4 else ""
+        size = str(p["size"]) if p["found"] else "-"
+        print(f"  {p['kind']:<10} {p['os_name']:<24} {'yes' if p['found'] else 'no':<6} {size:>6}  {notes}")
+    s = report["session"]
+    print("\nSession")
+    if s is None:
+        print("  none")
+    else:
+        print(f"  liveness   {s['liveness']} ({s['physics_packets_seen']} physics packets while watching)")
+        print(f"  status     {s['status']}")
+        print(f"  AC version {s['acVersion'] or '?'} (shared memory {s['smVersion'] or '?'})")
+        print(f"  car        {s['carModel'] or '?'}")
+        layout = f" / {s['trackConfiguration']}" if s["trackConfiguration"] else ""
+        print(f"  track      {s['track'] or '?'}{layout} ({s['trackSPlineLength']:.0f} m)")
+        if s["non_finite_fields"]:
+            print(f"  WARNING    NaN/inf in physics fields: {', '.join(s['non_finite_fields'])}")
+    print("\nControl outputs")
+    for c in report["controls"]:
+        print(f"  {c['name']:<8} {'usable' if c['usable'] else 'no':<7} {c['detail']}")
+    if "advice" in report:
+        print(f"\n{report['advice']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    report = collect(args.prefix, args.watch_seconds)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2, default=str)
+        print()
+    else:
+        print_table(report)
+    return 0 if report["ok"] else 1
