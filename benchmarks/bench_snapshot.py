@@ -90,11 +90,11 @@ def test_ctypes_sim_info_reader(benchmark, live_page: str) -> None:
     struct_type = ctypes_physics_struct()
     with open(f"/dev/shm/{live_page}physics", "r+b") as f:
         buf = mmap.mmap(f.fileno(), 0)
-    physics = struct_type.from_buffer(buf)
+    physics_ref = struct_type.from_buffer(buf)
 
     def read_agent_fields() -> list:
         # What a sim_info.py-based agent does per observation: attribute reads, arrays to lists.
-        p = physics
+        p = physics_ref
         return [
             p.packetId, p.gas, p.brake, p.gear, p.rpms, p.steerAngle, p.speedKmh, list(p.velocity),
             list(p.accG), list(p.wheelSlip), p.heading, p.numberOfTyresOut, list(p.carDamage),
@@ -105,5 +105,5 @@ def test_ctypes_sim_info_reader(benchmark, live_page: str) -> None:
     benchmark.extra_info["what"] = "sim_info.py-style ctypes reads of 15 agent fields, unchecked"
     row = benchmark(read_agent_fields)
     assert row[0] == 1 and row[6] == 200.0
-    del physics
+    physics_ref = None  # drop the ctypes view (a buffer export) so the mmap can close
     buf.close()

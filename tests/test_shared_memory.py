@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ac_core import _core
+from ac_core import _core, shm
 from ac_core import pages as P
-from ac_core import shm
 from ac_core.publisher import PagePublisher
 
 from .page_fill import fill_page
@@ -140,6 +139,7 @@ pub = PagePublisher({prefix!r})
 view = pub.raw_view("physics")[:712].view("<u4")
 writer = pub.writer("physics")
 print("ready", flush=True)
+sys.stdin.readline()  # wait for the reader to be in place
 for gen in range(1, {generations} + 1):
     writer.begin()
     for i in range(0, view.size, 16):  # word by word in slices, sleeping mid-write
@@ -147,6 +147,7 @@ for gen in range(1, {generations} + 1):
         if i % 64 == 0:
             time.sleep(0.0002)
     writer.end()
+    time.sleep(0.002)  # a gap between writes, as a 333 Hz producer has
 print("done", flush=True)
 sys.stdin.read()
 pub.close()
@@ -165,6 +166,8 @@ def test_slow_writer_never_yields_a_mixed_page(prefix: str) -> None:
         out = P.empty_page("physics")
         words = out.reshape(1).view(np.uint8).view("<u4")
         seen: set[int] = set()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and 60 not in seen:  # until the last generation lands
             if reader.read_into(out) is None:

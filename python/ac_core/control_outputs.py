@@ -20,7 +20,8 @@ class OutputStatus:
 
 def vjoy_dll_candidates() -> list[str]:
     """Where the installed vJoy driver keeps its DLL (the official installer and the Windows 11 fork)."""
-    roots = [os.environ.get("ProgramFiles", r"C:\Program Files"), os.environ.get("ProgramW6432", "")]
+    # Windows environment variables are case-insensitive; os.environ upper-cases them there.
+    roots = [os.environ.get("PROGRAMFILES", r"C:\Program Files"), os.environ.get("PROGRAMW6432", "")]
     arch = "x64" if sys.maxsize > 2**32 else "x86"
     out = []
     for root in filter(None, roots):

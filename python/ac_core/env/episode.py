@@ -1,0 +1,96 @@
+"""Episode bookkeeping for N cars from page fields: progress, laps, off-track, collisions, endings.
+
+Terminated: more than ``off_track_tyres`` tyres out for longer than the grace time, a barrier
+collision (carDamage rose), or no progress (1 m) for ``no_progress_s``.
+Truncated: ``max_episode_seconds`` of simulated time, or ``max_laps`` completed laps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ac_core.env.settings import EnvSettings
+
+MIN_PROGRESS_M = 1.0
+
+
+class EpisodeTracker:
+    def __init__(self, n: int, settings: EnvSettings) -> None:
+        self.n = n
+        self.settings = settings
+        self.elapsed = np.zeros(n)
+        self.distance = np.zeros(n)  # metres of progress since the reset
+        self.best_distance = np.zeros(n)
+        self.since_progress = np.zeros(n)
+        self.off_time = np.zeros(n)
+        self.was_off = np.zeros(n, dtype=bool)
+        self.off_track_events = np.zeros(n, dtype=np.int64)
+        self.collisions = np.zeros(n, dtype=np.int64)
+        self.damage = np.zeros(n)
+        self.laps = np.zeros(n, dtype=np.int64)  # graphics.completedLaps at the last step
+        self.laps_in_episode = np.zeros(n, dtype=np.int64)
+        self.last_lap_s = np.full(n, np.nan)
+        self.best_lap_s = np.full(n, np.nan)
+        self.lap_completed = np.zeros(n, dtype=bool)
+        self.episode_return = np.zeros(n)
+        self.speed_sum = np.zeros(n)
+        self.steps = np.zeros(n, dtype=np.int64)
+
+    def reset(self, idx: np.ndarray, damage: np.ndarray, laps: np.ndarray) -> None:
+        for arr in (self.elapsed, self.distance, self.best_distance, self.since_progress, self.off_time,
+                    self.episode_return, self.speed_sum):
+            arr[idx] = 0.0
+        for arr in (self.off_track_events, self.collisions, self.laps_in_episode, self.steps):
+            arr[idx] = 0
+        self.was_off[idx] = False
+        self.lap_completed[idx] = False
+        self.last_lap_s[idx] = np.nan
+        self.best_lap_s[idx] = np.nan
+        self.damage[idx] = damage
+        self.laps[idx] = laps
+
+    def update(
+        self,
+        dt: float,
+        progress_m: np.ndarray,
+        tyres_out: np.ndarray,
+        damage: np.ndarray,
+        completed_laps: np.ndarray,
+        last_lap_ms: np.ndarray,
+        speed_mps: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance one step; returns (collided, terminated, truncated) boolean arrays."""
+        s = self.settings
+        self.elapsed += dt
+        self.steps += 1
+        self.speed_sum += speed_mps
+        self.distance += progress_m
+        gained = self.distance > self.best_distance + MIN_PROGRESS_M
+        self.best_distance = np.where(gained, self.distance, self.best_distance)
+        self.since_progress = np.where(gained, 0.0, self.since_progress + dt)
+
+        off = tyres_out > s.off_track_tyres
+        self.off_track_events += off & ~self.was_off
+        self.was_off = off
+        self.off_time = np.where(off, self.off_time + dt, 0.0)
+
+        collided = damage > self.damage + 1e-6
+        self.collisions += collided
+        self.damage = damage
+
+        self.lap_completed = completed_laps > self.laps
+        valid = self.lap_completed & (last_lap_ms > 0)
+        lap_s = last_lap_ms / 1000.0
+        self.last_lap_s = np.where(valid, lap_s, self.last_lap_s)
+        self.best_lap_s = np.where(valid & ~(self.best_lap_s <= lap_s), lap_s, self.best_lap_s)
+        self.laps_in_episode += self.lap_completed
+        self.laps = completed_laps.astype(np.int64)
+
+        terminated = (self.off_time > s.off_track_grace_s) | (self.since_progress > s.no_progress_s)
+        if s.terminate_on_collision:
+            terminated |= collided
+        truncated = self.elapsed >= s.max_episode_seconds - 1e-9
+        if s.max_laps > 0:
+            truncated |= self.laps_in_episode >= s.max_laps
+        truncated &= ~terminated
+        return collided, terminated, truncated

@@ -1,0 +1,72 @@
+"""``AssettoCorsaEnv``: one car, Gymnasium API, any backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ac_core.env import actions as A
+from ac_core.env.core import RacingCore
+from ac_core.env.settings import EnvSettings, make_settings
+
+
+def observation_space(size: int) -> gym.spaces.Box:
+    return gym.spaces.Box(low=-10.0, high=10.0, shape=(size,), dtype=np.float32)
+
+
+def action_space(settings: EnvSettings) -> gym.spaces.Space:
+    if settings.action_set == "discrete":
+        return gym.spaces.Discrete(A.N_DISCRETE_ACTIONS)
+    return gym.spaces.Box(
+        low=np.array([-1.0, 0.0, 0.0], dtype=np.float32), high=np.array([1.0, 1.0, 1.0], dtype=np.float32)
+    )
+
+
+class AssettoCorsaEnv(gym.Env):
+    """Drive one car. Keyword arguments or ``config=`` (a config's ``env:`` mapping) set it up;
+    see ``ac_core.env.settings.EnvSettings`` for every setting."""
+
+    metadata = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(self, config: dict[str, Any] | EnvSettings | None = None, **kwargs: Any) -> None:
+        super().__init__()
+        if isinstance(config, EnvSettings):
+            self.settings = make_settings(config.to_dict(), **kwargs) if kwargs else config
+        else:
+            self.settings = make_settings(config, **kwargs)
+        self.core = RacingCore(self.settings, n=1)
+        self.observation_space = observation_space(self.core.layout.size)
+        self.action_space = action_space(self.settings)
+        self._idx0 = np.zeros(1, dtype=np.int64)
+        self._rng = np.random.default_rng()
+        self._needs_reset = True
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        random_start = None if options is None else options.get("random_start")
+        obs = self.core.reset(self._idx0, self._rng, random_start)
+        self._needs_reset = False
+        return obs[0].copy(), self._info()
+
+    def step(self, action: Any):
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step() (and after an episode ends)")
+        a = np.asarray([action]) if self.settings.action_set == "discrete" else np.asarray(action)[None]
+        obs, reward, terminated, truncated = self.core.step(a)
+        if terminated[0] or truncated[0]:
+            self._needs_reset = True
+        return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
+
+    def _info(self) -> dict[str, Any]:
+        info = {k: v[0].item() for k, v in self.core.info_arrays().items()}
+        info["raw"] = self.core.raw_fields(0)
+        if self.core.last_timing:
+            info["timing"] = dict(self.core.last_timing)
+        return info
+
+    def close(self) -> None:
+        self.core.close()

@@ -1,0 +1,36 @@
+"""The per-step reward, vectorised over cars, with every component reported.
+
+reward = progress + time + off_track + collision + smoothness, where
+  progress   =  w.progress   · metres gained along the track this step (negative when going backwards)
+  time       = −w.time       (every step)
+  off_track  = −w.off_track  · speed (m/s) · tyres_out / 4
+  collision  = −w.collision  · (1 if the car hit a barrier this step)
+  smoothness = −w.smoothness · |applied steering change|
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ac_core.env.settings import RewardWeights
+
+COMPONENTS = ("progress", "time", "off_track", "collision", "smoothness")
+
+
+def compute_reward(
+    weights: RewardWeights,
+    progress_m: np.ndarray,
+    speed_mps: np.ndarray,
+    tyres_out: np.ndarray,
+    collided: np.ndarray,
+    steer_change: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    parts = {
+        "progress": weights.progress * progress_m,
+        "time": np.full(progress_m.shape, -weights.time),
+        "off_track": -weights.off_track * speed_mps * (tyres_out / 4.0),
+        "collision": -weights.collision * collided.astype(np.float64),
+        "smoothness": -weights.smoothness * np.abs(steer_change),
+    }
+    total = parts["progress"] + parts["time"] + parts["off_track"] + parts["collision"] + parts["smoothness"]
+    return total, parts

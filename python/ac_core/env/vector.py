@@ -1,0 +1,70 @@
+"""``make_vector(n, …)``: N cars of the batched simulator as one Gymnasium VectorEnv.
+
+Autoreset is SAME_STEP: a car whose episode ended is reset inside the same ``step()``; the
+observation returned for it is the first of its new episode, and the last one of the old episode is
+in ``infos["final_obs"]`` (with ``infos["_final_obs"]`` marking which cars). Episode statistics of
+the ended episodes are in ``infos["final_info"]``. No Python loop runs over cars in the step path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ac_core.env.core import RacingCore
+from ac_core.env.racing_env import action_space, observation_space
+from ac_core.env.settings import EnvSettings, make_settings
+
+
+class RacingVectorEnv(VectorEnv):
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}  # noqa: RUF012
+
+    def __init__(self, num_envs: int, config: dict[str, Any] | EnvSettings | None = None, **kwargs: Any) -> None:
+        if isinstance(config, EnvSettings):
+            settings = make_settings(config.to_dict(), **kwargs) if kwargs else config
+        else:
+            settings = make_settings(config, **kwargs)
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be ≥ 1, got {num_envs}")
+        self.settings = settings
+        self.core = RacingCore(settings, n=num_envs)
+        self.num_envs = num_envs
+        self.single_observation_space = observation_space(self.core.layout.size)
+        self.single_action_space = action_space(settings)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._all = np.arange(num_envs)
+        self._rng = np.random.default_rng()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+            self.single_action_space.seed(seed)
+            self.action_space.seed(seed)
+        random_start = None if options is None else options.get("random_start")
+        obs = self.core.reset(self._all, self._rng, random_start)
+        return obs.copy(), self.core.info_arrays()
+
+    def step(self, actions: np.ndarray):
+        obs, reward, terminated, truncated = self.core.step(np.asarray(actions))
+        infos: dict[str, Any] = self.core.info_arrays()
+        done = terminated | truncated
+        if done.any():
+            idx = np.flatnonzero(done)
+            infos["final_obs"] = np.where(done[:, None], obs, 0.0).astype(np.float32)
+            infos["_final_obs"] = done.copy()
+            infos["final_info"] = {k: v.copy() for k, v in infos.items() if isinstance(v, np.ndarray)}
+            infos["_final_info"] = done.copy()
+            obs = self.core.reset(idx, self._rng)
+        return obs.copy(), reward.astype(np.float64), terminated.copy(), truncated.copy(), infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self.core.close()
+
+
+def make_vector(num_envs: int, config: dict[str, Any] | EnvSettings | None = None, **kwargs: Any) -> RacingVectorEnv:
+    """N cars of the ``sim`` backend, batched (the other backends drive one car)."""
+    return RacingVectorEnv(num_envs, config, **kwargs)
