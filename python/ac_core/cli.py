@@ -15,6 +15,9 @@ import sys
 COMMANDS: list[tuple[str, str]] = [
     ("doctor", "ac_core.commands.doctor"),
     ("telemetry", "ac_core.commands.telemetry"),
+    ("train", "ac_core.commands.train"),
+    ("eval", "ac_core.commands.eval"),
+    ("record", "ac_core.commands.record"),
 ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ac_core import _core
 from ac_core.env.observation import Geometry, lookahead_distances, ray_angles
 from ac_core.env.settings import EnvSettings
 
@@ -18,11 +19,11 @@ from ac_core.env.settings import EnvSettings
 class TrackGeometry:
     def __init__(self, track: Any, settings: EnvSettings) -> None:
         self.track = track
-        self.config = track.geometry_config(
-            lookahead_distances=lookahead_distances(settings),
-            ray_angles=ray_angles(settings),
-            ray_max_range=settings.ray_range_m,
-        )
+        native = getattr(track, "core", track)  # the C++ Track behind ac_core.track.Track
+        self.engine = _core.BatchGeometry(
+            native, lookahead_distances(settings).tolist(), [_core.LookaheadLine.CENTRE],
+            ray_angles(settings).tolist(), settings.ray_range_m,
+        )  # fmt: skip
         self._x = np.zeros(0)
         self._z = np.zeros(0)
         self._heading = np.zeros(0)
@@ -35,8 +36,8 @@ class TrackGeometry:
         np.copyto(self._x, coords[:, 0])
         np.copyto(self._z, coords[:, 2])
         np.copyto(self._heading, physics["heading"])
-        self.track.batch_geometry(
-            self.config, self._x, self._z, self._heading, out.s,
-            s=out.s, lateral=out.lateral, heading_error=out.heading_error, curvature=out.curvature,
-            lookahead_points=out.lookahead, lookahead_curvature=out.curvature_ahead, ray_distance=out.rays,
+        # out.s is both the warm-start hint (last step's s, NaN after a reset) and the output.
+        self.engine.compute(
+            self._x, self._z, self._heading, out.s, out.s, out.lateral, out.heading_error, out.curvature,
+            out.lookahead, out.curvature_ahead, out.rays,
         )  # fmt: skip

@@ -1,0 +1,63 @@
+"""`ac-core eval`: deterministic greedy rollouts of a checkpoint, with a table, summary.json,
+per-step telemetry (CSV/JSON) and plots beside the reference driver."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a checkpoint: lap times, off-track, collisions, speed, reward")
+    p.add_argument("--checkpoint", required=True,
+                   help="a .pt file written by `ac-core train` (e.g. checkpoints/last.pt)")
+    p.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
+    p.add_argument("--save-rollouts", metavar="DIR", default=None,
+                   help="write summary.json, per-episode telemetry and plots into DIR")
+    p.add_argument("--laps", type=int, default=1, help="laps per episode (default 1)")
+    p.add_argument("--seed", type=int, default=12345, help="seed of the first episode (episode i uses seed+i)")
+    p.add_argument("--backend", choices=("sim", "sim-live", "ac"), default=None,
+                   help="override the checkpoint's backend (e.g. evaluate a sim-trained agent in AC)")
+    p.add_argument("--track", default=None, help="override the track (built-in name or track file)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--device", default="cpu", help="torch device for the policy (default cpu)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ac_core.checkpoint import CheckpointError
+    from ac_core.evaluate import evaluate
+
+    if args.episodes < 1:
+        print(f"ac-core eval: --episodes must be ≥ 1, got {args.episodes}", file=sys.stderr)
+        return 2
+    overrides = {}
+    if args.backend:
+        overrides["backend"] = args.backend
+    if args.track:
+        overrides["track"] = args.track
+    try:
+        summary = evaluate(args.checkpoint, args.episodes, args.save_rollouts, seed=args.seed,
+                           env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device)
+    except CheckpointError as e:
+        print(f"ac-core eval: {e}", file=sys.stderr)
+        return 1
+
+    def fmt(v: float | None) -> str:
+        return f"{v:.3f} s" if v is not None else "--"
+
+    print()
+    print(f"episodes          {summary['episodes']}")
+    print(f"completed laps    {summary['completed_laps']}")
+    print(f"best lap          {fmt(summary['best_lap_time_s'])}")
+    print(f"mean lap          {fmt(summary['mean_lap_time_s'])}")
+    print(f"reference lap     {fmt(summary['reference_lap_time_s'])}")
+    if summary["gap_to_reference_s"] is not None:
+        print(f"gap to reference  {summary['gap_to_reference_s']:+.3f} s ({summary['best_lap_vs_reference']:.1%})")
+    print(f"off-track events  {summary['off_track_events']}")
+    print(f"collisions        {summary['collisions']}")
+    print(f"average speed     {summary['avg_speed_kmh']:.1f} km/h")
+    print(f"cumulative reward {summary['cumulative_reward']:.2f}")
+    if args.save_rollouts:
+        print(f"\nwrote {args.save_rollouts}/summary.json, episode_*.csv/json and plots")
+    return 0

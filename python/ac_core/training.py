@@ -1,0 +1,45 @@
+"""Training on the racing environment: the generic IQN trainer plus the racing hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ac_core.config import Config
+from ac_core.racing import RacingEvaluator, env_settings_from_config, lap_metrics
+from ac_core.trainer import Trainer, TrainerHooks, TrainResult
+
+
+def make_env_factory(cfg: Config, **overrides: Any):
+    """A factory for the training env: N batched cars on ``sim``, one car on the live backends."""
+    settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
+    n_envs = int(cfg.env.n_envs)
+
+    def factory() -> Any:
+        from ac_core.env import AssettoCorsaEnv, make_vector
+
+        if settings.backend == "sim":
+            return make_vector(n_envs, settings)
+        if n_envs != 1:
+            raise ValueError(
+                f"env.n_envs = {n_envs}, but backend {settings.backend!r} drives one car; set env.n_envs=1"
+            )
+        return AssettoCorsaEnv(settings)
+
+    return factory, settings
+
+
+def train_racing(cfg: Config, resume: bool = False) -> TrainResult:
+    factory, settings = make_env_factory(cfg)
+    hooks = TrainerHooks(step_metrics=lap_metrics, score_key="eval/score", lower_is_better=True)
+    if settings.backend == "sim":
+        # Evaluation: greedy, fixed seed, one episode per car, a timed lap from the configured start.
+        eval_settings = env_settings_from_config(cfg.env.to_kwargs(), max_laps=1)
+
+        def make_eval_env(cars: int) -> Any:
+            from ac_core.env import make_vector
+
+            return make_vector(cars, eval_settings)
+
+        hooks.evaluate = RacingEvaluator(make_eval_env, int(cfg.train.eval_episodes), int(cfg.train.seed) + 1_000_003)
+    trainer = Trainer(cfg, factory, hooks=hooks)
+    return trainer.train(resume=resume)
