@@ -48,13 +48,14 @@ def load_agent(checkpoint: str | Path, device: str = "cpu") -> tuple[Any, Any, A
 
 def reference_for(track: Any) -> dict[str, Any] | None:
     """The built-in reference driver's lap on this track (lap time and trace), or None if it fails."""
-    from ac_core.sim import reference_lap
+    from ac_core import _core
 
-    ref = reference_lap(track)
-    if not ref.completed:
+    ref = _core.run_reference_lap(getattr(track, "core", track))
+    if not ref["completed"]:
         return None
-    return {"lap_time_s": float(ref.lap_time_s), "s": np.asarray(ref.trace["s"]), "x": np.asarray(ref.trace["x"]),
-            "z": np.asarray(ref.trace["z"]), "speed_kmh": np.asarray(ref.trace["speed_kmh"])}
+    trace = ref["trace"]
+    return {"lap_time_s": float(ref["lap_time_s"]), "s": trace["s"].copy(), "x": trace["x"].copy(),
+            "z": trace["z"].copy(), "speed_kmh": trace["speed_kmh"].copy()}
 
 
 def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWriter | None) -> tuple[
@@ -70,7 +71,7 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
         obs, reward, terminated, truncated, info = env.step(action)
         result.steps += 1
         result.cumulative_reward += reward
-        if info["lap_completed"] and math.isfinite(info["last_lap_time"]):
+        if info["lap_completed"] and info["last_lap_time"] is not None:
             result.laps.append(float(info["last_lap_time"]))
         raw = info["raw"]
         x, y, z = raw["carCoordinates"]

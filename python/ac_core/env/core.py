@@ -115,10 +115,11 @@ class RacingCore:
         return info
 
     def raw_fields(self, i: int) -> dict[str, Any]:
-        """A car's raw page fields an analysis usually wants."""
+        """A car's raw page fields an analysis usually wants (packetId is left out: it counts across
+        episodes, as AC's does, and would make infos differ between identical episodes)."""
         p, g = self.backend.physics[i], self.backend.graphics[i]
         return {
-            "packetId": int(p["packetId"]), "speedKmh": float(p["speedKmh"]), "gear": int(p["gear"]),
+            "speedKmh": float(p["speedKmh"]), "gear": int(p["gear"]),
             "rpms": int(p["rpms"]), "gas": float(p["gas"]), "brake": float(p["brake"]),
             "steerAngle": float(p["steerAngle"]), "heading": float(p["heading"]),
             "carCoordinates": g["carCoordinates"].tolist(), "normalizedCarPosition": float(g["normalizedCarPosition"]),

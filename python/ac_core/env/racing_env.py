@@ -62,7 +62,9 @@ class AssettoCorsaEnv(gym.Env):
         return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
 
     def _info(self) -> dict[str, Any]:
-        info = {k: v[0].item() for k, v in self.core.info_arrays().items()}
+        # NaN means "none yet" (e.g. no lap time) in the vector infos; a single env says None.
+        info = {k: (None if v.dtype.kind == "f" and np.isnan(v[0]) else v[0].item())
+                for k, v in self.core.info_arrays().items()}
         info["raw"] = self.core.raw_fields(0)
         if self.core.last_timing:
             info["timing"] = dict(self.core.last_timing)

@@ -79,7 +79,6 @@ _CHOICES = {
     "backend": BACKENDS,
     "action_set": ACTION_SETS,
     "lap_start": LAP_STARTS,
-    "car": CARS,
     "feeder": ("auto", "vjoy", "uinput", "pad"),
 }
 _POSITIVE = {
@@ -163,6 +162,14 @@ def make_settings(mapping: dict[str, Any] | None = None, *, where: str = "env.",
         raise EnvConfigError(
             f"{where}off_track_tyres must be 0..3 (terminate when more are out), got {settings.off_track_tyres}"
         )
+    if settings.backend != "ac" and settings.car not in CARS:
+        # The real game drives whatever car is loaded (checked against its static page); the built-in
+        # simulator has one parameter set.
+        raise EnvConfigError(f"{where}car = {settings.car!r} is not valid for backend {settings.backend!r}; "
+                             f"choose one of: {', '.join(CARS)}")
+    if settings.backend != "sim" and settings.lap_start == "random":
+        raise EnvConfigError(f"{where}lap_start 'random' needs backend 'sim' (a live car cannot be teleported); "
+                             "choose one of: pit_out, flying, standing")
     _check_weather(settings.weather, where)
     return settings
 

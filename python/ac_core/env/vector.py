@@ -59,6 +59,9 @@ class RacingVectorEnv(VectorEnv):
             infos["final_info"] = {k: v.copy() for k, v in infos.items() if isinstance(v, np.ndarray)}
             infos["_final_info"] = done.copy()
             obs = self.core.reset(idx, self._rng)
+            # As Gymnasium's SAME_STEP: the reset cars' infos are those of their new episode.
+            for key, value in self.core.info_arrays().items():
+                infos[key][idx] = value[idx]
         return obs.copy(), reward.astype(np.float64), terminated.copy(), truncated.copy(), infos
 
     def close_extras(self, **kwargs: Any) -> None:

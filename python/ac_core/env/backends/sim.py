@@ -17,16 +17,16 @@ RANDOM_START_MIN_SPEED = 15.0
 
 class SimBackend(Backend):
     def __init__(self, settings: EnvSettings, n: int) -> None:
-        from ac_core import sim
+        from ac_core import _core
         from ac_core.track import load_track
 
         self.settings = settings
         self.n = n
         self.track = load_track(settings.track)
-        self.batch = sim.SimBatch(
-            n, self.track, weather=settings.weather,
-            lap_start="flying" if settings.lap_start == "random" else settings.lap_start,
-        )  # fmt: skip
+        options = _core.SimOptions()
+        options.weather = settings.weather
+        options.lap_start = "flying" if settings.lap_start == "random" else settings.lap_start
+        self.batch = _core.SimBatch(n, self.track.core, options=options)
         self.physics = self.batch.physics
         self.graphics = self.batch.graphics
         self.static = self.batch.static
@@ -62,4 +62,3 @@ class SimBackend(Backend):
                 self.batch.teleport(car, s, 0.0, 0.0, self._safe_speed(s), clear_history=True)
             else:
                 self.batch.reset(car)
-        self.batch.write_pages()

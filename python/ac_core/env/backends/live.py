@@ -1,0 +1,276 @@
+"""Live backends: one car whose pages come from shared memory and whose controls go to a feeder.
+
+``sim-live``: the built-in simulator as its own process (``ac-core sim``), driven through the pad
+page — the exact code path used against the game (mapping, checked snapshots, poller, feeder,
+physics-aligned stepper), run on any machine.
+
+``ac``: Assetto Corsa itself: pages from ``Local\\acpmf_*`` (or /dev/shm via simshmbridge), controls
+through vJoy (Windows) or uinput (Linux/Proton), the track model from the AC install's
+``fast_lane.ai``.
+
+Steps are aligned to the physics clock: a step ends after k new physics packetIds, so a paused game
+(frozen packetId) simply stretches the step and the pause is not counted as driving time. A game
+that stops publishing for ``reset_timeout_s`` raises ``GameStoppedError``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ac_core import _core
+from ac_core import pages as P
+from ac_core.env.backends.base import Backend
+from ac_core.env.settings import EnvConfigError, EnvSettings
+from ac_core.shm import PageNotFoundError, PageSet
+
+PAD_RESTART_BUTTON = 1 << 2  # pad_page.hpp kPadRestartSession
+
+
+class GameStoppedError(RuntimeError):
+    """The page producer stopped (game closed, simulator died) during an episode."""
+
+
+class LiveBackend(Backend):
+    n = 1
+
+    def __init__(self, settings: EnvSettings, prefix: str) -> None:
+        self.settings = settings
+        self.prefix = prefix
+        self.pages = PageSet(prefix)
+        self.physics = np.zeros(1, dtype=P.PHYSICS_DTYPE)
+        self.graphics = np.zeros(1, dtype=P.GRAPHICS_DTYPE)
+        self.static = self.pages.static
+        self._phys_page = _core.SharedPage.open(prefix + "physics")
+        self._poller = _core.TelemetryPoller(self._phys_page, None)
+        self._poller.start()
+        self._stepper = _core.PhysicsStepper(self._poller, settings.ticks_per_step)
+        self.feeder: Any = None
+        self._step_count = 0
+        self._snapshot()
+
+    # -- pages -----------------------------------------------------------------------------------
+    def _snapshot(self) -> tuple[int, int]:
+        pid = self.pages.read_physics(self.physics[0:1].reshape(()))
+        gid = self.pages.read_graphics(self.graphics[0:1].reshape(()))
+        return pid, gid
+
+    def _wait_packets(self, count: int, timeout_s: float, what: str) -> int:
+        """Wait until `count` new physics packets arrived; returns the last packetId."""
+        last = int(self.physics["packetId"][0])
+        for _ in range(count):
+            got = self._poller.wait_for_packet(last, timeout_s)
+            if got is None:
+                raise GameStoppedError(
+                    f"no new physics packet for {timeout_s:.0f} s while {what}: the game or simulator under "
+                    f"prefix {self.prefix!r} stopped or is paused; restart it (`ac-core doctor` shows its state)"
+                )
+            last = int(got)
+        return last
+
+    # -- Backend ---------------------------------------------------------------------------------
+    def apply(self, controls: np.ndarray) -> None:
+        steer, throttle, brake = (float(v) for v in controls[0])
+        self.feeder.write(steer, throttle, brake)
+
+    def advance(self) -> dict[str, Any]:
+        result = self._stepper.step(self.settings.reset_timeout_s)
+        if result is None:
+            raise GameStoppedError(
+                f"no physics packets for {self.settings.reset_timeout_s:.0f} s: the game or simulator under prefix "
+                f"{self.prefix!r} stopped; restart it, then reset the environment"
+            )
+        packet_id, lateness_s, timed_out = result
+        self._snapshot()
+        self._step_count += 1
+        stats = self._stepper.stats
+        return {"packet_id": int(packet_id), "lateness_ms": 1000.0 * float(lateness_s), "timed_out": bool(timed_out),
+                "lateness_p50_ms": 1000.0 * float(stats.get("p50_s", np.nan)),
+                "lateness_p99_ms": 1000.0 * float(stats.get("p99_s", np.nan))}
+
+    def close(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        if self.feeder is not None and hasattr(self.feeder, "close"):
+            self.feeder.close()
+            self.feeder = None
+        self.pages.close()
+        self._phys_page.close()
+
+    def _press(self, button_bits: int, what: str, hold_s: float = 0.1) -> None:
+        """Press and release a button (level-triggered: the reader acts on the 0 → 1 edge). AC reads
+        buttons once per rendered frame, so the press is held for several frames, not one tick."""
+        self.feeder.write(0.0, 0.0, 0.0, 0.0, button_bits)
+        held_until = time.monotonic() + hold_s
+        self._wait_packets(3, self.settings.reset_timeout_s, what)
+        time.sleep(max(0.0, held_until - time.monotonic()))
+        self.feeder.write(0.0, 0.0, 0.0, 0.0, 0)
+
+
+class SimLiveBackend(LiveBackend):
+    """The built-in simulator in its own process, real time (or ``time_scale``), through the pad page."""
+
+    def __init__(self, settings: EnvSettings) -> None:
+        self._process: subprocess.Popen | None = None
+        prefix = settings.prefix
+        if settings.spawn_sim:
+            if prefix == "acpmf_":  # never collide with a real game or another simulator
+                prefix = f"acsim{os.getpid()}_{id(self) & 0xFFFF:x}_"
+            self._process = spawn_simulator(settings, prefix)
+        try:
+            # The pad page first: the simulator attaches to it as its controller.
+            self.feeder_pad = _core.PadFeeder(prefix)
+            super().__init__(settings, prefix)
+        except BaseException:
+            self._stop_process()
+            raise
+        self.feeder = self.feeder_pad
+        from ac_core.track import load_track
+
+        self.track = load_track(settings.track)
+
+    def reset_cars(self, idx: np.ndarray, rng: np.random.Generator, random_start: bool) -> None:
+        if random_start:
+            raise EnvConfigError("lap_start 'random' needs the in-process 'sim' backend")
+        self._press(PAD_RESTART_BUTTON, "resetting the simulator")
+        # Wait until the simulator applied the release too, then for a fresh packet.
+        sequence = self.feeder.sequence
+        deadline = time.monotonic() + self.settings.reset_timeout_s
+        while self.feeder.applied[0] < sequence:
+            if time.monotonic() > deadline:
+                raise GameStoppedError("the simulator did not acknowledge the reset within the timeout")
+            self._wait_packets(1, self.settings.reset_timeout_s, "waiting for the reset")
+        self._snapshot()
+
+    def _stop_process(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+
+    def close(self) -> None:
+        super().close()
+        self._stop_process()
+
+
+def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0) -> subprocess.Popen:
+    """Start ``ac-core sim`` for this environment and wait until its pages exist."""
+    cmd = [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--track", settings.track,
+           "--weather", settings.weather, "--lap-start", settings.lap_start, "--time-scale", str(settings.time_scale)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise RuntimeError(f"the simulator process exited with code {proc.returncode}: {err.strip()[-2000:]}")
+        if all(_core.SharedPage.exists(prefix + k) for k in ("physics", "graphics", "static")):
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"the simulator did not publish its pages within {timeout_s:.0f} s: {' '.join(cmd)}")
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def ac_install_candidates() -> list[Path]:
+    home = Path.home()
+    return [
+        Path(r"C:\Program Files (x86)\Steam\steamapps\common\assettocorsa"),
+        Path(r"C:\Program Files\Steam\steamapps\common\assettocorsa"),
+        home / ".steam/steam/steamapps/common/assettocorsa",
+        home / ".local/share/Steam/steamapps/common/assettocorsa",
+    ]
+
+
+def find_fast_lane(track: str, layout: str, ac_root: str | None) -> Path:
+    roots = [Path(ac_root)] if ac_root else ac_install_candidates()
+    tried = []
+    for root in roots:
+        for candidate in ([root / "content/tracks" / track / layout / "ai/fast_lane.ai"] if layout else []) + [
+            root / "content/tracks" / track / "ai/fast_lane.ai"
+        ]:
+            tried.append(str(candidate))
+            if candidate.is_file():
+                return candidate
+    raise EnvConfigError(
+        f"no fast_lane.ai for track {track!r}{f' layout {layout!r}' if layout else ''}; tried: {'; '.join(tried)}. "
+        "Set env.ac_root to your Assetto Corsa folder, or env.track_file to a fast_lane.ai or TUMFTM .csv"
+    )
+
+
+def make_feeder(kind: str, prefix: str) -> Any:
+    if kind == "auto":
+        kind = "vjoy" if sys.platform == "win32" else "uinput"
+    if kind == "pad":
+        return _core.PadFeeder(prefix)
+    if kind == "uinput":
+        if not getattr(_core, "UINPUT_AVAILABLE", False):
+            raise EnvConfigError("env.feeder 'uinput' needs Linux; use 'vjoy' on Windows")
+        return _core.UinputFeeder()
+    from ac_core.feeders import open_vjoy
+
+    return open_vjoy()
+
+
+class AcBackend(LiveBackend):
+    """Assetto Corsa: its pages, a virtual joystick, and its own track model."""
+
+    def __init__(self, settings: EnvSettings) -> None:
+        try:
+            super().__init__(settings, settings.prefix)
+        except PageNotFoundError as e:
+            raise GameStoppedError(str(e)) from None
+        summary = P.static_summary(self.static)
+        car, track = summary["carModel"], summary["track"]
+        want_car = settings.car
+        mismatches = []
+        if _normalise_name(car) != _normalise_name(want_car):
+            mismatches.append(f"car {car!r} (config env.car = {want_car!r})")
+        if settings.track_file is None and _normalise_name(track) != _normalise_name(settings.track):
+            mismatches.append(f"track {track!r} (config env.track = {settings.track!r})")
+        if mismatches:
+            self.close()
+            raise EnvConfigError(
+                f"Assetto Corsa is running {' and '.join(mismatches)}: load the configured car and track in AC, "
+                "or change env.car / env.track to what AC is running"
+            )
+        from ac_core.track import load_track
+
+        path = settings.track_file or str(find_fast_lane(track, summary["trackConfiguration"], settings.ac_root))
+        self.track = load_track(path)
+        try:
+            self.feeder = make_feeder(settings.feeder, settings.prefix)
+        except BaseException:
+            self.close()
+            raise
+        self._restart_bits = 1 << (settings.restart_button - 1)
+
+    def reset_cars(self, idx: np.ndarray, rng: np.random.Generator, random_start: bool) -> None:
+        if random_start:
+            raise EnvConfigError("lap_start 'random' needs the in-process 'sim' backend (AC cannot teleport)")
+        # AC's "restart session" is bound to a controller button (docs/windows.md); press it, then wait
+        # for AC_LIVE and an advancing physics clock.
+        self._press(self._restart_bits, "restarting the AC session")
+        deadline = time.monotonic() + self.settings.reset_timeout_s
+        while True:
+            self._wait_packets(1, self.settings.reset_timeout_s, "waiting for the restarted session")
+            self._snapshot()
+            if int(self.graphics["status"][0]) == int(P.AcStatus.LIVE):
+                break
+            if time.monotonic() > deadline:
+                raise GameStoppedError(
+                    "AC did not return to AC_LIVE after the restart button: check that the button is bound to "
+                    "'restart session' in AC's controls (docs/windows.md)"
+                )

@@ -1,0 +1,135 @@
+"""The live backends against pages the project writes: the real-AC backend with a fake game (a
+page publisher thread) and the pad feeder, and the sim-live backend with the simulator process."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ac_core import _core
+from ac_core import pages as P
+from ac_core.env import AssettoCorsaEnv, EnvConfigError
+from ac_core.env.backends.live import AcBackend, GameStoppedError
+from ac_core.env.core import RacingCore
+from ac_core.env.settings import make_settings
+from ac_core.publisher import PagePublisher
+
+
+class FakeAc:
+    """Publishes given pages and advances physics.packetId at ~333 Hz; watches the pad for buttons."""
+
+    def __init__(self, prefix: str, physics: np.ndarray, graphics: np.ndarray, static: np.ndarray) -> None:
+        self.pub = PagePublisher(prefix)
+        self.pub.physics[...] = physics
+        self.pub.graphics[...] = graphics
+        self.pub.static[...] = static
+        self.pub.graphics["status"] = int(P.AcStatus.LIVE)
+        self.pub.publish()
+        self.prefix = prefix
+        self.running = threading.Event()
+        self.running.set()
+        self.stop_flag = threading.Event()
+        self.buttons_seen: set[int] = set()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        pad = _core.PadLink(self.prefix, 0.01)
+        while not self.stop_flag.is_set():
+            if self.running.is_set():
+                self.pub.physics["packetId"] += 1
+                self.pub.publish("physics")
+            snap = pad.poll()
+            if snap is not None and snap["buttons"]:
+                self.buttons_seen.add(int(snap["buttons"]))
+            time.sleep(0.003)
+
+    def close(self) -> None:
+        self.stop_flag.set()
+        self.thread.join()
+        self.pub.close()
+
+
+def _ac_settings(prefix: str, **kw):
+    return make_settings(**{"backend": "ac", "prefix": prefix, "track_file": "spa", "feeder": "pad",
+                            "reset_timeout_s": 5.0, **kw})
+
+
+def test_same_page_same_observation_on_sim_and_ac_backends(prefix: str) -> None:
+    sim_env = AssettoCorsaEnv(lap_start="flying")
+    obs_sim, _ = sim_env.reset(seed=0)
+    b = sim_env.core.backend
+    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    try:
+        core = RacingCore(_ac_settings(prefix, lap_start="flying"), backend=AcBackend(_ac_settings(prefix)))
+        try:
+            obs_ac = core.reset(np.zeros(1, dtype=np.int64), np.random.default_rng(0))[0]
+        finally:
+            core.close()
+        assert 4 in fake.buttons_seen, "reset pressed AC's restart button (button 3 = bit 2)"
+    finally:
+        fake.close()
+        sim_env.close()
+    assert np.allclose(obs_ac, obs_sim, atol=1e-5), np.flatnonzero(~np.isclose(obs_ac, obs_sim, atol=1e-5))
+
+
+def test_ac_backend_rejects_another_car_or_track(prefix: str) -> None:
+    static = P.empty_page("static")
+    P.set_text(static, "carModel", "ks_ferrari_sf15t")
+    P.set_text(static, "track", "monza")
+    fake = FakeAc(prefix, P.empty_page("physics"), P.empty_page("graphics"), static)
+    try:
+        with pytest.raises(EnvConfigError) as e:
+            AcBackend(make_settings(backend="ac", prefix=prefix, feeder="pad", car="FormulaAlpha2022", track="spa"))
+        msg = str(e.value)
+        assert "ks_ferrari_sf15t" in msg and "monza" in msg and "env.car" in msg
+    finally:
+        fake.close()
+
+
+def test_ac_backend_missing_game_says_what_to_start(prefix: str) -> None:
+    with pytest.raises(GameStoppedError, match="ac-core sim"):
+        AcBackend(_ac_settings(prefix))
+
+
+def test_ac_backend_reports_a_game_that_stops(prefix: str) -> None:
+    sim_env = AssettoCorsaEnv(lap_start="flying")
+    sim_env.reset(seed=0)
+    b = sim_env.core.backend
+    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    try:
+        env = AssettoCorsaEnv(_ac_settings(prefix, reset_timeout_s=0.5))
+        env.reset(seed=0)
+        _, _, _, _, info = env.step(13)
+        assert "timing" in info and info["timing"]["packet_id"] > 0
+        fake.running.clear()  # the game freezes
+        with pytest.raises(GameStoppedError, match="stopped"):
+            env.step(13)
+        env.close()
+    finally:
+        fake.close()
+        sim_env.close()
+
+
+@pytest.mark.skipif(shutil.which("ac-core") is None and False, reason="needs the ac-core command")
+def test_sim_live_backend_drives_the_simulator_process() -> None:
+    from gymnasium.utils.env_checker import check_env
+
+    env = AssettoCorsaEnv(backend="sim-live", lap_start="flying", time_scale=4.0)
+    try:
+        check_env(env, skip_render_check=True, skip_close_check=True)
+        obs, info = env.reset(seed=0)
+        speeds = []
+        for _ in range(30):
+            obs, r, term, trunc, info = env.step(3 * 4 + 0)  # full throttle, straight
+            speeds.append(info["speed_kmh"])
+            if term or trunc:
+                break
+        assert info["timing"]["packet_id"] > 0 and np.isfinite(info["timing"]["lateness_ms"])
+        assert max(speeds) > 150
+    finally:
+        env.close()

@@ -1,0 +1,160 @@
+"""The environment on the built-in simulator: Gymnasium conformance, determinism, episode ends
+reached by scripted policies, the vector env, and the same observation from every backend."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import ac_core.env  # noqa: F401 - registers the env id
+from ac_core.env import AssettoCorsaEnv, EnvConfigError, make_vector
+from ac_core.env import actions as A
+
+FULL_THROTTLE_STRAIGHT = 3 * 4 + 0  # steer 0, full throttle
+COAST_STRAIGHT = 3 * 4 + 1
+FULL_BRAKE_STRAIGHT = 3 * 4 + 3
+FULL_LEFT_THROTTLE = 0 * 4 + 0
+
+
+def test_gymnasium_make_and_check_env() -> None:
+    env = gymnasium.make("ac_core/AssettoCorsa-v0", backend="sim", track="spa")
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, info = env.reset(seed=1)
+    assert obs.shape == env.observation_space.shape and obs.dtype == np.float32
+    assert env.action_space.n == A.N_DISCRETE_ACTIONS
+    assert {"speed_kmh", "s", "lap_completed", "raw", "reward_progress"} <= set(info)
+    env.close()
+
+
+def test_continuous_variant_checks() -> None:
+    env = AssettoCorsaEnv(action_set="continuous")
+    check_env(env, skip_render_check=True)
+    env.close()
+
+
+def test_bad_config_is_rejected_with_the_valid_keys() -> None:
+    with pytest.raises(EnvConfigError, match="valid keys"):
+        AssettoCorsaEnv(trak="spa")
+    with pytest.raises(EnvConfigError, match="clear"):
+        AssettoCorsaEnv(weather="blizzard")
+
+
+def _rollout(env: AssettoCorsaEnv, seed: int, actions: list[int]) -> tuple[np.ndarray, list[float]]:
+    obs, _ = env.reset(seed=seed)
+    out, rewards = [obs], []
+    for a in actions:
+        obs, r, term, trunc, _ = env.step(a)
+        out.append(obs)
+        rewards.append(r)
+        if term or trunc:
+            break
+    return np.array(out), rewards
+
+
+def test_deterministic_under_a_seed() -> None:
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, A.N_DISCRETE_ACTIONS, 120).tolist()
+    env = AssettoCorsaEnv(lap_start="random")
+    a, ra = _rollout(env, 7, actions)
+    b, rb = _rollout(env, 7, actions)
+    c, _ = _rollout(env, 8, actions)
+    env.close()
+    assert np.array_equal(a, b) and ra == rb
+    assert not np.array_equal(a[0], c[0]), "another seed starts elsewhere on the lap"
+
+
+def test_reward_components_sum_to_the_reward() -> None:
+    env = AssettoCorsaEnv()
+    env.reset(seed=0)
+    for _ in range(40):
+        _, r, term, trunc, info = env.step(FULL_THROTTLE_STRAIGHT)
+        parts = sum(info[f"reward_{k}"] for k in ("progress", "time", "off_track", "collision", "smoothness"))
+        assert parts == pytest.approx(r)
+        if term or trunc:
+            break
+    env.close()
+
+
+def test_progress_is_rewarded_when_driving_forward() -> None:
+    env = AssettoCorsaEnv(lap_start="flying")
+    env.reset(seed=0)
+    _, r, *_ , info = env.step(FULL_THROTTLE_STRAIGHT)
+    assert info["reward_progress"] > 0 and info["speed_kmh"] > 150
+
+
+def test_no_progress_terminates_a_standing_car() -> None:
+    env = AssettoCorsaEnv(lap_start="standing", no_progress_s=2.0)
+    env.reset(seed=0)
+    for step in range(200):
+        _, _, term, trunc, info = env.step(FULL_BRAKE_STRAIGHT)
+        if term or trunc:
+            break
+    assert term and not trunc
+    assert info["episode_time"] == pytest.approx(2.0, abs=0.2)
+
+
+def test_leaving_the_track_terminates() -> None:
+    env = AssettoCorsaEnv(lap_start="flying", terminate_on_collision=False, off_track_grace_s=0.5)
+    env.reset(seed=0)
+    for _ in range(400):
+        _, _, term, trunc, info = env.step(FULL_LEFT_THROTTLE)
+        if term or trunc:
+            break
+    assert term and info["off_track_events"] >= 1
+
+
+def test_hitting_the_barrier_is_a_collision() -> None:
+    env = AssettoCorsaEnv(lap_start="flying", off_track_grace_s=30.0, no_progress_s=30.0)
+    env.reset(seed=0)
+    for _ in range(600):
+        _, _, term, trunc, info = env.step(FULL_LEFT_THROTTLE)
+        if term or trunc:
+            break
+    assert term and info["collisions"] == 1 and info["reward_collision"] < 0
+
+
+def test_truncation_by_time() -> None:
+    env = AssettoCorsaEnv(lap_start="flying", max_episode_seconds=1.0)
+    env.reset(seed=0)
+    steps = 0
+    while True:
+        steps += 1
+        _, _, term, trunc, _ = env.step(COAST_STRAIGHT)
+        if term or trunc:
+            break
+    assert trunc and not term and steps == int(np.ceil(1.0 / env.settings.step_seconds))
+
+
+def test_vector_env_autoresets_in_the_same_step() -> None:
+    venv = make_vector(4, lap_start="random", max_episode_seconds=0.5)
+    obs, infos = venv.reset(seed=3)
+    assert obs.shape == (4, venv.single_observation_space.shape[0])
+    done_seen = False
+    for _ in range(20):
+        obs, rew, term, trunc, infos = venv.step(np.full(4, COAST_STRAIGHT))
+        assert rew.shape == (4,)
+        if (term | trunc).any():
+            done_seen = True
+            assert infos["_final_obs"].tolist() == (term | trunc).tolist()
+            assert infos["final_info"]["episode_time"][trunc].min() >= 0.5 - 1e-6
+            # The returned observation is the first of the next episode.
+            assert np.all(infos["episode_time"][term | trunc] == 0.0)
+    assert done_seen
+    venv.close()
+
+
+def test_vector_cars_match_single_envs() -> None:
+    """Car i of a vector env and a single env with the same start see the same observations."""
+    venv = make_vector(3, lap_start="flying")
+    single = AssettoCorsaEnv(lap_start="flying")
+    vo, _ = venv.reset(seed=0)
+    so, _ = single.reset(seed=0)
+    assert np.array_equal(vo[1], so)
+    for a in [FULL_THROTTLE_STRAIGHT] * 5 + [COAST_STRAIGHT] * 5:
+        vo, *_ = venv.step(np.full(3, a))
+        so, *_ = single.step(a)
+    assert np.allclose(vo[2], so)
+    venv.close()
+    single.close()
