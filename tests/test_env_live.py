@@ -125,7 +125,7 @@ def test_sim_live_backend_drives_the_simulator_process() -> None:
         obs, info = env.reset(seed=0)
         speeds = []
         for _ in range(30):
-            obs, r, term, trunc, info = env.step(3 * 4 + 0)  # full throttle, straight
+            _, _, term, trunc, info = env.step(3 * 4 + 0)  # full throttle, straight
             speeds.append(info["speed_kmh"])
             if term or trunc:
                 break

@@ -80,14 +80,14 @@ def test_reward_components_sum_to_the_reward() -> None:
 def test_progress_is_rewarded_when_driving_forward() -> None:
     env = AssettoCorsaEnv(lap_start="flying")
     env.reset(seed=0)
-    _, r, *_ , info = env.step(FULL_THROTTLE_STRAIGHT)
+    *_, info = env.step(FULL_THROTTLE_STRAIGHT)
     assert info["reward_progress"] > 0 and info["speed_kmh"] > 150
 
 
 def test_no_progress_terminates_a_standing_car() -> None:
     env = AssettoCorsaEnv(lap_start="standing", no_progress_s=2.0)
     env.reset(seed=0)
-    for step in range(200):
+    for _ in range(200):
         _, _, term, trunc, info = env.step(FULL_BRAKE_STRAIGHT)
         if term or trunc:
             break

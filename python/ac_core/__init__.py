@@ -12,6 +12,6 @@ import os as _os
 if _os.environ.get("AC_CORE_EXT_DIR"):
     __path__.insert(0, _os.path.abspath(_os.environ["AC_CORE_EXT_DIR"]))  # type: ignore[name-defined]
 
-from ac_core._core import __version__  # noqa: E402
+from ac_core._core import __version__
 
 __all__ = ["__version__"]

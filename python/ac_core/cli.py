@@ -15,9 +15,11 @@ import sys
 COMMANDS: list[tuple[str, str]] = [
     ("doctor", "ac_core.commands.doctor"),
     ("telemetry", "ac_core.commands.telemetry"),
+    ("sim", "ac_core.commands.sim"),
     ("train", "ac_core.commands.train"),
     ("eval", "ac_core.commands.eval"),
     ("record", "ac_core.commands.record"),
+    ("bench", "ac_core.commands.bench"),
 ]
 
 

@@ -8,7 +8,6 @@ Writes into ``out_dir``: ``summary.json``; per episode ``episode_<i>.csv`` and `
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
