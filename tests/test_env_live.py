@@ -122,7 +122,7 @@ def test_sim_live_backend_drives_the_simulator_process() -> None:
     env = AssettoCorsaEnv(backend="sim-live", lap_start="flying", time_scale=4.0)
     try:
         check_env(env, skip_render_check=True, skip_close_check=True)
-        obs, info = env.reset(seed=0)
+        env.reset(seed=0)
         speeds = []
         for _ in range(30):
             _, _, term, trunc, info = env.step(3 * 4 + 0)  # full throttle, straight
