@@ -1,0 +1,44 @@
+"""Shared settings for the latency suite.
+
+CI runs few rounds and short loops; ``ac-core bench`` (or AC_CORE_BENCH_FULL=1) runs the full
+suite. Each plumbing benchmark stores its figure in ``extra_info`` under the keys ``figure`` (what
+is measured), ``role`` ("ac_core" or "baseline"), ``value_ns`` (the headline number; p50 for
+latency distributions, with ``p99_ns``/``max_ns`` beside it) and ``target`` / ``target_ns`` (from
+DESIGN.md §8), which ``ac-core bench`` turns into a table of figures, baselines and ratios.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+def full_run() -> bool:
+    return os.environ.get("AC_CORE_BENCH_FULL", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def full() -> bool:
+    return full_run()
+
+
+def percentiles_ns(samples_ns: list[float] | np.ndarray) -> dict[str, float]:
+    a = np.asarray(samples_ns, dtype=np.float64)
+    return {
+        "value_ns": float(np.percentile(a, 50)),
+        "p99_ns": float(np.percentile(a, 99)),
+        "max_ns": float(a.max()),
+        "samples": int(a.size),
+    }
+
+
+def record(benchmark, figure: str, role: str, target: str | None = None, target_ns: float | None = None, **values):
+    benchmark.extra_info["figure"] = figure
+    benchmark.extra_info["role"] = role
+    if target is not None:
+        benchmark.extra_info["target"] = target
+    if target_ns is not None:
+        benchmark.extra_info["target_ns"] = target_ns
+    benchmark.extra_info.update(values)

@@ -1,0 +1,146 @@
+"""`ac-core bench`: run the latency suite (benchmarks/) and print figures beside their baselines.
+
+Runs pytest-benchmark on every file in the benchmarks folder (the full suite by default; `--quick`
+for CI-sized loops), optionally writes pytest-benchmark's JSON (`--json FILE`), then prints one row
+per figure: the value (p50 for latency distributions, with p99), the baseline measured in the same
+run, the ratio baseline / ac_core, and the DESIGN.md §8 target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ac_core
+
+
+def default_benchmark_dir() -> Path:
+    # Source checkout layout: <repo>/python/ac_core/__init__.py and <repo>/benchmarks/.
+    return Path(ac_core.__file__).resolve().parents[2] / "benchmarks"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run the latency/throughput benchmarks and print a table")
+    p.add_argument("--json", metavar="FILE", help="write the results in pytest-benchmark's JSON format")
+    p.add_argument("--quick", action="store_true", help="CI-sized loops (few rounds, 100-300 samples)")
+    p.add_argument("-k", metavar="EXPR", help="only benchmarks matching this pytest -k expression")
+    p.add_argument("--dir", type=Path, default=None, help="benchmark folder (default: the checkout's benchmarks/)")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
+    p.set_defaults(func=run)
+
+
+def format_ns(ns: float | None) -> str:
+    if ns is None:
+        return "-"
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.2f} µs"
+    if ns < 1e9:
+        return f"{ns / 1e6:.2f} ms"
+    return f"{ns / 1e9:.2f} s"
+
+
+def headline_ns(bench: dict[str, Any]) -> float:
+    info = bench.get("extra_info", {})
+    if "value_ns" in info:
+        return float(info["value_ns"])
+    return float(bench["stats"]["median"]) * 1e9  # per call
+
+
+def summary_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per benchmark, with the baseline of its group (if any) and the ratio to it.
+
+    A baseline pairs with the ac_core figures of the same benchmark group, or, for ungrouped
+    benchmarks, of the same ``figure`` label.
+    """
+    benches = report.get("benchmarks", [])
+
+    def pair_key(b: dict[str, Any]) -> str:
+        return b.get("group") or "figure:" + str(b.get("extra_info", {}).get("figure", b["name"]))
+
+    baselines: dict[str, float] = {}
+    for b in benches:
+        if b.get("extra_info", {}).get("role") == "baseline":
+            baselines.setdefault(pair_key(b), headline_ns(b))
+    rows = []
+    for b in benches:
+        info = b.get("extra_info", {})
+        role = info.get("role", "")
+        value = headline_ns(b)
+        p99 = info.get("p99_ns")
+        baseline = baselines.get(pair_key(b)) if role == "ac_core" else None
+        ratio = f"{baseline / value:.1f}x" if baseline and value > 0 else "-"
+        verdict = "-"
+        if "meets_target" in info:  # targets not in ns (e.g. physics ticks) are judged by the benchmark
+            verdict = "meets" if info["meets_target"] else "misses"
+        elif "target_ns" in info:
+            checked = p99 if info.get("check_ns") == "p99" and p99 is not None else value
+            verdict = "meets" if checked <= float(info["target_ns"]) else "misses"
+        rows.append(
+            {
+                "figure": info.get("figure", b["name"]),
+                "who": role or "-",
+                "p50/value": format_ns(value),
+                "p99": format_ns(p99),
+                "baseline": format_ns(baseline),
+                "baseline/ours": ratio,
+                "target": info.get("target", "-"),
+                "verdict": verdict,
+                "note": str(info.get("note", "")),
+                "test": b["name"],
+            }
+        )
+    return rows
+
+
+def print_table(rows: list[dict[str, str]], out=sys.stdout) -> None:
+    if not rows:
+        print("no benchmark results", file=out)
+        return
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns), file=out)
+    print("  ".join("-" * widths[c] for c in columns), file=out)
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in columns), file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    bench_dir = args.dir or default_benchmark_dir()
+    if not bench_dir.is_dir():
+        print(
+            f"benchmark folder {bench_dir} not found: run from a source checkout or pass --dir",
+            file=sys.stderr,
+        )
+        return 2
+    json_path = Path(args.json) if args.json else Path(tempfile.mkstemp(prefix="ac_core_bench_", suffix=".json")[1])
+    cmd = [sys.executable, "-m", "pytest", str(bench_dir), "-q", "--benchmark-only", f"--benchmark-json={json_path}"]
+    if args.k:
+        cmd += ["-k", args.k]
+    extra = [a for a in args.pytest_args if a != "--"]
+    cmd += extra
+    env = dict(os.environ)
+    env["AC_CORE_BENCH_FULL"] = "0" if args.quick else "1"
+    package_parent = str(Path(ac_core.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    try:
+        result = subprocess.run(cmd, env=env, check=False)
+        if not json_path.exists() or json_path.stat().st_size == 0:
+            print("pytest-benchmark wrote no results (did every benchmark fail or get skipped?)", file=sys.stderr)
+            return result.returncode or 1
+        report = json.loads(json_path.read_text())
+        print()
+        print_table(summary_rows(report))
+        if args.json:
+            print(f"\nJSON (pytest-benchmark format): {json_path}")
+        return result.returncode
+    finally:
+        if not args.json:
+            json_path.unlink(missing_ok=True)
