@@ -1,0 +1,99 @@
+"""``ac-core sim``: run the built-in simulator as a real-time process, or drive its reference lap."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "sim",
+        help="run the built-in simulator (real-time pages + pad page) or its reference lap",
+        description=(
+            "Without --reference-lap: publish <prefix>physics/graphics/static in real time at 333 Hz, "
+            "driven by the pad page <prefix>pad, until Ctrl-C/SIGTERM. With --reference-lap: drive one "
+            "flying lap with the model-based reference driver and print its figures."
+        ),
+    )
+    p.add_argument("--track", default="spa", help="built-in name (spa) or a fast_lane.ai / TUMFTM .csv path")
+    p.add_argument("--prefix", default="acpmf_", help="page name prefix (default acpmf_, as AC)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument("--weather", default="clear", help="clear, damp or wet")
+    p.add_argument("--lap-start", default="pit_out", help="pit_out, flying or standing")
+    p.add_argument("--manual", action="store_true", help="manual gearbox (pad gear buttons)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
+    p.add_argument(
+        "--spin-us",
+        type=float,
+        default=200.0,
+        help="busy-wait this long before each tick's deadline (more = steadier ticks on a loaded machine, more CPU)",
+    )
+    p.add_argument("--reference-lap", action="store_true", help="drive the reference lap and report it")
+    p.add_argument("--json", action="store_true", help="with --reference-lap: one JSON object")
+    p.add_argument("--plot", default=None, metavar="PNG", help="with --reference-lap: save a speed map/trace")
+    p.set_defaults(func=run)
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from ac_core.sim.reference import plot_reference_lap, reference_lap
+
+    lap = reference_lap(args.track, weather=args.weather)
+    if args.plot:
+        plot_reference_lap(lap, args.plot)
+    if args.json:
+        print(json.dumps(lap.summary()))
+    else:
+        s = lap.summary()
+        print(f"track {lap.track} ({s['track_length_m']} m), weather {lap.weather}")
+        print(f"lap {'completed' if lap.completed else 'NOT completed'}: {s['lap_time']} ({s['lap_time_s']} s)")
+        print(f"top speed {s['top_speed_kmh']} km/h, minimum {s['min_speed_kmh']} km/h")
+        print(
+            f"peak lateral {s['peak_lateral_g']} g, peak braking {s['peak_braking_g']} g, "
+            f"full throttle {100 * s['full_throttle_share']:.0f} % of distance"
+        )
+        corners = ", ".join(f"{c['s_m']:.0f}: {c['speed_kmh']:.0f}" for c in s["slow_corners"])
+        print(f"slow corners (s m: km/h): {corners}")
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0 if lap.completed else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.reference_lap:
+        try:
+            return _reference(args)
+        except (ValueError, RuntimeError, OSError) as e:
+            print(f"ac-core sim: {e}", file=sys.stderr)
+            return 2
+    if args.json or args.plot:
+        print("ac-core sim: --json and --plot go with --reference-lap", file=sys.stderr)
+        return 2
+    from ac_core.sim.process import main_loop_banner, run_process
+
+    try:
+        stats = run_process(
+            track=args.track,
+            prefix=args.prefix,
+            time_scale=args.time_scale,
+            weather=args.weather,
+            lap_start=args.lap_start,
+            auto_shift=not args.manual,
+            duration_s=args.duration,
+            spin_s=args.spin_us * 1e-6,
+            on_start=main_loop_banner,
+        )
+    except FileExistsError as e:
+        print(f"ac-core sim: {e} (another simulator runs with this --prefix; stop it or pick another)", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError, OSError) as e:
+        print(f"ac-core sim: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"ac-core sim: stopped after {stats['ticks']} ticks; loop lateness p50 {stats['lateness_p50_us']:.0f} us, "
+        f"p99 {stats['lateness_p99_us']:.0f} us; pages removed",
+        file=sys.stderr,
+    )
+    return 0

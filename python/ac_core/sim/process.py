@@ -1,0 +1,112 @@
+"""The simulator as its own process: real-time pages + pad page (``ac-core sim``).
+
+The loop is C++ (:class:`ac_core._core.RealtimeRunner`: absolute deadlines, sleep + short spin,
+seqlocked page writes, pad reads and echo). Python runs it in short slices so that SIGINT/SIGTERM
+are handled between slices; on exit the pages are removed.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ac_core import _core
+
+SLICE_S = 0.05  # how often the loop comes back to Python to look at signals
+LIVE_CHECK_S = 0.05  # a live simulator republishes its pages every 3 ms
+
+
+def live_simulator_owns(prefix: str) -> bool:
+    """True if ``<prefix>physics`` exists and is still being written (a running simulator), as
+    opposed to a page a crashed run left behind (which the new run replaces)."""
+    import numpy as np
+
+    name = prefix + "physics"
+    if not _core.SharedPage.exists(name):
+        return False
+    try:
+        page = _core.SharedPage.open(name)
+    except FileNotFoundError:
+        return False
+    try:
+        before = np.frombuffer(page, dtype=np.uint8).copy()
+        time.sleep(LIVE_CHECK_S)
+        after = np.frombuffer(page, dtype=np.uint8).copy()
+    finally:
+        page.close()
+    return not np.array_equal(before, after)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.stop = False
+        self.signal: int | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.stop = True
+        self.signal = signum
+
+
+def run_process(
+    *,
+    track: Any = "spa",
+    prefix: str = "acpmf_",
+    time_scale: float = 1.0,
+    weather: str = "clear",
+    lap_start: str = "pit_out",
+    auto_shift: bool = True,
+    duration_s: float | None = None,
+    spin_s: float = 0.0002,
+    on_start: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Run the simulator process until SIGINT/SIGTERM (or ``duration_s`` of wall time); returns the
+    loop statistics. Raises ValueError for bad options and FileExistsError if a live simulator
+    already owns the pages under ``prefix``."""
+    from ac_core.sim import LAP_STARTS, SimOptions, VehicleParams, native_track, weather_names
+
+    if weather not in weather_names():
+        raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
+    if lap_start not in LAP_STARTS:
+        raise ValueError(f"unknown lap_start {lap_start!r}; valid values: {', '.join(LAP_STARTS)}")
+    if not time_scale > 0:
+        raise ValueError(f"--time-scale must be > 0 (1.0 = real time), got {time_scale}")
+    if live_simulator_owns(prefix):
+        raise FileExistsError(f"a running simulator already publishes {prefix}physics")
+    opts = SimOptions()
+    opts.weather = weather
+    opts.lap_start = lap_start
+    opts.auto_shift = auto_shift
+    if not 0.0 <= spin_s <= 0.003:
+        raise ValueError(f"--spin-us must be between 0 and 3000 (one physics tick), got {spin_s * 1e6:.0f}")
+    runner = _core.RealtimeRunner(
+        native_track(track), VehicleParams(), opts, prefix=prefix, time_scale=time_scale, spin_s=spin_s
+    )
+    flag = _StopFlag()
+    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if on_start is not None:
+            on_start(runner)
+        t_end = None if duration_s is None else time.monotonic() + duration_s
+        while not flag.stop:
+            if t_end is not None:
+                left = t_end - time.monotonic()
+                if left <= 0:
+                    break
+                runner.run_for(min(SLICE_S, left))
+            else:
+                runner.run_for(SLICE_S)
+        return dict(runner.stats, stopped_by_signal=flag.signal)
+    finally:
+        runner.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main_loop_banner(runner: Any, out: Any = sys.stderr) -> None:
+    names = ", ".join(runner.page_names)
+    print(
+        f"ac-core sim: publishing {names} at 333 Hz; pad page read when present. Ctrl-C to stop.", file=out, flush=True
+    )

@@ -1,0 +1,133 @@
+"""`ac-core sim` as its own process: named pages, pad input and echo, pause, clean SIGTERM exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from ac_core import _core
+from ac_core.pages import AcStatus, decode_utf16, empty_page
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within the timeout")
+
+
+@pytest.fixture
+def sim_process():
+    prefix = f"simtest{uuid.uuid4().hex[:8]}_"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--lap-start", "standing"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _core.SharedPage.exists(prefix + "static") or proc.poll() is not None, timeout=30)
+        assert proc.poll() is None, proc.communicate()[1]
+        yield prefix, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for kind in ("physics", "graphics", "static", "pad"):
+            if _core.SharedPage.exists(prefix + kind):  # a failed test must not leave pages behind
+                _core.SharedPage.create(prefix + kind, 4096, replace_stale=True).close()
+
+
+def test_pages_pad_echo_pause_and_clean_exit(sim_process):
+    prefix, proc = sim_process
+    physics_page = _core.SharedPage.open(prefix + "physics")
+    graphics_page = _core.SharedPage.open(prefix + "graphics")
+    static_page = _core.SharedPage.open(prefix + "static")
+    physics = _core.PageReader(physics_page, _core.PageKind.PHYSICS)
+    graphics = _core.PageReader(graphics_page, _core.PageKind.GRAPHICS)
+    static = _core.PageReader(static_page, _core.PageKind.STATIC)
+    ph, gr, st = empty_page("physics"), empty_page("graphics"), empty_page("static")
+    static.read_into_or_raise(st)
+    assert decode_utf16(st["carModel"]) == "FormulaAlpha2022"
+    assert decode_utf16(st["track"]) == "spa"
+
+    # real time: ~333 packets per second, no pad yet -> no input, car at rest
+    first = physics.read_into_or_raise(ph)
+    time.sleep(0.3)
+    second = physics.read_into_or_raise(ph)
+    assert 60 <= second - first <= 200
+    # no pad -> no input; the start line slopes toward La Source, so the car only creeps
+    assert ph["gas"] == 0.0 and ph["brake"] == 0.0 and ph["speedKmh"] < 5.0
+
+    # a second simulator on the same prefix refuses to start instead of stealing the pages
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    rival = subprocess.run(
+        [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--duration", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rival.returncode == 2
+    assert "already" in rival.stderr
+
+    pad = _core.PadFeeder(prefix)
+    try:
+        pad.write(0.0, 1.0, 0.0)
+        seq = pad.sequence
+        wait_for(lambda: pad.applied[0] == seq)
+        _, applied_packet = pad.applied
+        assert applied_packet > second
+        wait_for(lambda: physics.read_into_or_raise(ph) and ph["speedKmh"] > 20.0)
+        assert ph["gas"] == pytest.approx(1.0)
+
+        # pause: status AC_PAUSE and a frozen packetId
+        pad.write(0.0, 0.0, 0.0, buttons=8)  # kPadPauseToggle
+        wait_for(lambda: graphics.read_into_or_raise(gr) is not None and gr["status"] == AcStatus.PAUSE)
+        frozen = physics.read_into_or_raise(ph)
+        time.sleep(0.1)
+        assert physics.read_into_or_raise(ph) == frozen
+        pad.write(0.0, 0.0, 0.0, buttons=0)  # buttons are level-triggered: release, seen, press again
+        released = pad.sequence
+        wait_for(lambda: pad.applied[0] == released)
+        pad.write(0.0, 0.0, 0.0, buttons=8)  # resume
+        wait_for(lambda: physics.read_into_or_raise(ph) > frozen)
+        graphics.read_into_or_raise(gr)
+        assert gr["status"] == AcStatus.LIVE
+
+        # restart: the car goes back to its lap start (standing on the line)
+        physics.read_into_or_raise(ph)
+        assert ph["speedKmh"] > 20.0
+        pad.write(0.0, 0.0, 0.0, buttons=0)
+        released = pad.sequence
+        wait_for(lambda: pad.applied[0] == released)
+        pad.write(0.0, 0.0, 0.0, buttons=4)  # kPadRestartSession
+        restarted = pad.sequence
+        wait_for(lambda: pad.applied[0] == restarted)
+        physics.read_into_or_raise(ph)
+        assert ph["speedKmh"] < 5.0
+    finally:
+        pad.close()
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    for kind in ("physics", "graphics", "static"):
+        assert not _core.SharedPage.exists(prefix + kind)
