@@ -1,0 +1,153 @@
+"""The IQN agent: online and target networks, optimiser, epsilon-greedy acting and one learning step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ac_core.agents.iqn import IQNNetwork, double_dqn_targets, quantile_huber_loss, sample_taus
+from ac_core.agents.replay import ReplayBatch
+from ac_core.config import AgentConfig
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; explicit 'cuda' fails clearly without a GPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"train.device is {name!r} but PyTorch sees no CUDA device; "
+                           "use train.device=auto or cpu")
+    return device
+
+
+@dataclass(frozen=True)
+class ExponentialSchedule:
+    """Geometric interpolation from ``start`` to ``end`` over ``steps`` (Linesight's lr schedule), then
+    constant; ``steps == 0`` means constant ``start``."""
+
+    start: float
+    end: float
+    steps: int
+
+    def __call__(self, step: int) -> float:
+        if self.steps <= 0:
+            return self.start
+        fraction = min(step / self.steps, 1.0)
+        return self.start * (self.end / self.start) ** fraction
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    """Linear interpolation from ``start`` to ``end`` over ``steps``, then constant."""
+
+    start: float
+    end: float
+    steps: int
+
+    def __call__(self, step: int) -> float:
+        if self.steps <= 0 or step >= self.steps:
+            return self.end
+        return self.start + (self.end - self.start) * (step / self.steps)
+
+
+class IQNAgent:
+    def __init__(self, obs_dim: int, n_actions: int, config: AgentConfig, device: torch.device | str = "cpu"
+                 ) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.obs_dim, self.n_actions = obs_dim, n_actions
+        self.online = self._make_network().to(self.device)
+        self.target = self._make_network().to(self.device)
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.requires_grad_(False)
+        optimizer_class = torch.optim.RAdam if config.optimizer == "radam" else torch.optim.Adam
+        self.optimizer = optimizer_class(self.online.parameters(), lr=config.lr, eps=config.adam_eps)
+        self.gradient_steps = 0
+
+    def _make_network(self) -> IQNNetwork:
+        cfg = self.config
+        return IQNNetwork(self.obs_dim, self.n_actions, cfg.hidden_units, cfg.n_cos, cfg.dueling)
+
+    def architecture(self) -> dict[str, Any]:
+        """What must match for weights to load (checked by ac_core.checkpoint)."""
+        cfg = self.config
+        return {"obs_dim": self.obs_dim, "n_actions": self.n_actions, "hidden_units": cfg.hidden_units,
+                "n_cos": cfg.n_cos, "dueling": cfg.dueling}
+
+    def _as_tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(array, dtype=np.float32), device=self.device)
+
+    @torch.no_grad()
+    def greedy_actions(self, obs: np.ndarray) -> np.ndarray:
+        """argmax over the mean of K quantile samples, for a batch of observations [B, D] -> [B]."""
+        q = self.online.q_values(self._as_tensor(obs), self.config.n_quantiles_policy)
+        return q.argmax(dim=1).cpu().numpy()
+
+    def act(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+        """Epsilon-greedy actions for a batch [B, D]; each row explores independently."""
+        actions = self.greedy_actions(obs)
+        explore = rng.random(len(actions)) < epsilon
+        if explore.any():
+            actions[explore] = rng.integers(0, self.n_actions, size=int(explore.sum()))
+        return actions
+
+    def set_learning_rate(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def learn(self, batch: ReplayBatch) -> dict[str, Any]:
+        """One gradient step on a replay batch; returns scalar metrics and per-sample TD priorities."""
+        cfg = self.config
+        stratified = cfg.tau_sampling == "stratified"
+        obs = self._as_tensor(batch.obs)
+        actions = torch.as_tensor(batch.actions, device=self.device, dtype=torch.int64)
+        targets = double_dqn_targets(self.online, self.target, self._as_tensor(batch.next_obs),
+                                     self._as_tensor(batch.rewards), self._as_tensor(batch.discounts),
+                                     self._as_tensor(batch.terminated), cfg.n_quantiles,
+                                     cfg.n_quantiles_policy, stratified)
+        taus = sample_taus(obs.shape[0], cfg.n_quantiles, self.device, stratified)
+        quantiles_all, _ = self.online(obs, taus=taus)  # [B, N, A]
+        index = actions.view(-1, 1, 1).expand(-1, cfg.n_quantiles, 1)
+        quantiles = quantiles_all.gather(2, index).squeeze(2)  # [B, N]
+        per_sample = quantile_huber_loss(quantiles, taus, targets, cfg.kappa)
+        loss = (per_sample * self._as_tensor(batch.weights)).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.grad_clip)
+        else:
+            grad_norm = torch.linalg.vector_norm(torch.stack(
+                [p.grad.norm() for p in self.online.parameters() if p.grad is not None]))
+        self.optimizer.step()
+        self.gradient_steps += 1
+        self._update_target()
+        with torch.no_grad():
+            spread = (quantiles.max(dim=1).values - quantiles.min(dim=1).values).mean()
+            return {"loss": float(loss), "q_mean": float(quantiles.mean()), "quantile_spread": float(spread),
+                    "grad_norm": float(grad_norm), "priorities": per_sample.cpu().numpy()}
+
+    def _update_target(self) -> None:
+        cfg = self.config
+        if self.gradient_steps % cfg.target_update_period != 0:
+            return
+        if cfg.target_update == "hard":
+            self.target.load_state_dict(self.online.state_dict())
+            return
+        with torch.no_grad():
+            for target_param, online_param in zip(self.target.parameters(), self.online.parameters(),
+                                                  strict=True):
+                target_param.lerp_(online_param, cfg.target_tau)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "gradient_steps": self.gradient_steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gradient_steps = int(state["gradient_steps"])

@@ -1,0 +1,168 @@
+"""Drive any Gymnasium env — a single ``gymnasium.Env`` or a ``gymnasium.vector.VectorEnv`` — as a batch.
+
+The trainer and the evaluator see one interface: ``reset() -> obs [E, D]`` and ``step(actions)`` ->
+:class:`BatchStep`, where ``final_obs`` is the true observation that followed each action (the last
+observation of an episode at its end, whatever the env's autoreset mode) and ``valid`` marks the
+slots that were real steps (Gymnasium's next-step autoreset spends one call resetting a finished
+env; that slot is not a transition). Infos are always vector-style: ``{key: array, "_key": mask}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+EnvFactory = Callable[[], gym.Env | VectorEnv]
+# (vector-style infos, mask of envs whose step was valid) -> scalars to log, e.g. {"lap/time_s": 104.2}.
+StepMetricsHook = Callable[[Mapping[str, Any], np.ndarray], Mapping[str, float]]
+
+
+@dataclass
+class BatchStep:
+    obs: np.ndarray  # [E, D] observation to act on next
+    final_obs: np.ndarray  # [E, D] observation that followed the action (final one at episode ends)
+    rewards: np.ndarray  # [E] float32
+    terminated: np.ndarray  # [E] bool
+    truncated: np.ndarray  # [E] bool
+    valid: np.ndarray  # [E] bool: False for autoreset slots that are not transitions
+    infos: dict[str, Any]
+
+
+def _flat_dim(space: gym.Space, what: str) -> int:
+    if not isinstance(space, gym.spaces.Box):
+        raise TypeError(f"{what} must be a gymnasium.spaces.Box of floats, got {space}; "
+                        "wrap the env with gymnasium.wrappers.FlattenObservation")
+    return int(np.prod(space.shape))
+
+
+class BatchedEnv:
+    """Uniform batched view of a single or vector Gymnasium env with a Discrete action space."""
+
+    def __init__(self, env: gym.Env | VectorEnv) -> None:
+        self.env = env
+        self.is_vector = isinstance(env, VectorEnv)
+        if self.is_vector:
+            self.n_envs = env.num_envs
+            obs_space, action_space = env.single_observation_space, env.single_action_space
+            self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+            if self.autoreset_mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+                raise ValueError(f"vector env autoreset_mode {self.autoreset_mode} is not supported; "
+                                 "use AutoresetMode.NEXT_STEP (the default) or SAME_STEP")
+        else:
+            self.n_envs = 1
+            obs_space, action_space = env.observation_space, env.action_space
+        self.obs_dim = _flat_dim(obs_space, "the observation space")
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise TypeError(f"IQN needs a Discrete action space, got {action_space}")
+        self.n_actions = int(action_space.n)
+        self._action_start = int(action_space.start)
+        self._needs_reset = np.zeros(self.n_envs, dtype=bool)
+
+    def _obs(self, obs: Any) -> np.ndarray:
+        return np.asarray(obs, dtype=np.float32).reshape(self.n_envs, self.obs_dim)
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        self._needs_reset[:] = False
+        obs, _ = self.env.reset(seed=seed)
+        return self._obs(obs)
+
+    def step(self, actions: np.ndarray) -> BatchStep:
+        env_actions = np.asarray(actions, dtype=np.int64) + self._action_start
+        if not self.is_vector:
+            return self._step_single(int(env_actions[0]))
+        obs, rewards, terminated, truncated, infos = self.env.step(env_actions)
+        obs = self._obs(obs)
+        terminated, truncated = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+        final_obs = obs
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            valid = ~self._needs_reset
+            self._needs_reset = terminated | truncated
+        else:
+            valid = np.ones(self.n_envs, dtype=bool)
+            done = terminated | truncated
+            if done.any():
+                final_obs = obs.copy()
+                for index in np.flatnonzero(done):
+                    final_obs[index] = np.asarray(infos["final_obs"][index], dtype=np.float32).reshape(-1)
+        return BatchStep(obs, final_obs, np.asarray(rewards, dtype=np.float32), terminated, truncated,
+                         valid, dict(infos))
+
+    def _step_single(self, action: int) -> BatchStep:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        final_obs = self._obs(obs)
+        next_obs = final_obs
+        if terminated or truncated:
+            next_obs = self._obs(self.env.reset()[0])
+        infos: dict[str, Any] = {}
+        for key, value in info.items():
+            infos[key] = np.asarray([value])
+            infos["_" + key] = np.ones(1, dtype=bool)
+        return BatchStep(next_obs, final_obs, np.asarray([reward], dtype=np.float32),
+                         np.asarray([terminated]), np.asarray([truncated]), np.ones(1, dtype=bool), infos)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class GreedyEvaluator:
+    """Runs ``episodes`` greedy episodes on its own env; returns eval/mean_return, std, mean_length and
+    the mean of every value the optional step-metrics hook reported (prefixed ``eval/``).
+
+    Evaluation draws tau samples from a forked torch RNG so it never changes the training run's draws.
+    """
+
+    def __init__(self, env_factory: EnvFactory, episodes: int, seed: int,
+                 step_metrics: StepMetricsHook | None = None, epsilon: float = 0.0) -> None:
+        self.env_factory, self.episodes, self.seed = env_factory, episodes, seed
+        self.step_metrics, self.epsilon = step_metrics, epsilon
+        self._env: BatchedEnv | None = None
+
+    def __call__(self, agent: Any, step: int) -> dict[str, float]:
+        if self._env is None:
+            self._env = BatchedEnv(self.env_factory())
+        env = self._env
+        rng = np.random.default_rng(self.seed)
+        # Each env runs its share of episodes so short episodes cannot crowd out long ones.
+        quota = np.full(env.n_envs, self.episodes // env.n_envs)
+        quota[: self.episodes % env.n_envs] += 1
+        returns: list[float] = []
+        lengths: list[int] = []
+        hook_values: dict[str, list[float]] = {}
+        running_return = np.zeros(env.n_envs)
+        running_length = np.zeros(env.n_envs, dtype=np.int64)
+        devices: list[int] = []
+        if agent.device.type == "cuda":
+            devices = [agent.device.index if agent.device.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed)
+            obs = env.reset(seed=self.seed)
+            while (quota > 0).any():
+                actions = agent.act(obs, self.epsilon, rng)
+                result = env.step(actions)
+                counted = result.valid & (quota > 0)
+                running_return[counted] += result.rewards[counted]
+                running_length[counted] += 1
+                if self.step_metrics is not None:
+                    for key, value in self.step_metrics(result.infos, counted).items():
+                        hook_values.setdefault(f"eval/{key}", []).append(float(value))
+                for index in np.flatnonzero(counted & (result.terminated | result.truncated)):
+                    returns.append(float(running_return[index]))
+                    lengths.append(int(running_length[index]))
+                    running_return[index], running_length[index] = 0.0, 0
+                    quota[index] -= 1
+                obs = result.obs
+        metrics = {"eval/mean_return": float(np.mean(returns)), "eval/std_return": float(np.std(returns)),
+                   "eval/mean_length": float(np.mean(lengths)), "eval/episodes": float(len(returns))}
+        metrics.update({key: float(np.mean(values)) for key, values in hook_values.items()})
+        return metrics
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None

@@ -1,0 +1,305 @@
+"""Generic IQN training loop for any Gymnasium env (single or vectorised) with a Discrete action space.
+
+One iteration: batched epsilon-greedy inference for all envs -> env step -> n-step assembly -> replay
+-> ``gradient_steps`` updates every ``train_freq`` env steps once the replay holds
+``learning_starts`` transitions. Every ``eval_interval`` env steps the evaluation hook runs (greedy
+episodes by default) and best.pt is written when its score improves; every ``save_interval`` steps
+step_<N>.pt and last.pt are written. Ctrl-C writes last.pt and returns.
+
+Env-specific parts are hooks (:class:`TrainerHooks`): metrics read from ``info`` every step (lap
+times …), the evaluation itself, which evaluation key is the score (and whether lower is better, as
+for lap times), and an early-stop rule.
+
+Resume (``train(resume=True)``) reloads last.pt: weights, optimiser, env-step counter (so epsilon and
+every interval continue where they were), RNG states and the best score. The replay buffer is saved
+only with ``train.save_replay: true`` (it can be gigabytes); without it the resumed run refills the
+replay to ``learning_starts`` before learning again. The episode that was running is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ac_core.agents.agent import ExponentialSchedule, IQNAgent, LinearSchedule, resolve_device
+from ac_core.agents.replay import NStepAssembler, PrioritizedReplayBuffer, ReplayBuffer
+from ac_core.agents.rollout import BatchedEnv, EnvFactory, GreedyEvaluator, StepMetricsHook
+from ac_core.checkpoint import (
+    CheckpointError,
+    atomic_save,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from ac_core.config import Config, save_config
+
+EvaluateHook = Callable[[IQNAgent, int], Mapping[str, float]]
+
+
+@dataclass
+class TrainerHooks:
+    """Plug-in points for env-specific behaviour; every field is optional."""
+
+    step_metrics: StepMetricsHook | None = None  # scalars from infos each step, logged under "env/"
+    evaluate: EvaluateHook | None = None  # replaces the default GreedyEvaluator
+    score_key: str = "eval/mean_return"  # which evaluation metric decides best.pt
+    lower_is_better: bool = False  # True for lap times
+    stop: Callable[[Mapping[str, float]], bool] | None = None  # early stop, given the eval metrics
+
+
+@dataclass
+class TrainResult:
+    step: int
+    episodes: int
+    gradient_steps: int
+    best_score: float | None
+    last_eval: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    stopped_early: bool = False
+    interrupted: bool = False
+
+
+class Trainer:
+    def __init__(self, config: Config, env_factory: EnvFactory, *, eval_env_factory: EnvFactory | None = None,
+                 hooks: TrainerHooks | None = None) -> None:
+        self.config = config
+        self.hooks = hooks or TrainerHooks()
+        tcfg, acfg = config.train, config.agent
+        self.device = resolve_device(tcfg.device)
+        if tcfg.torch_threads:
+            # Small MLPs run fastest single-threaded; extra OpenMP threads on a busy CPU only spin.
+            torch.set_num_threads(tcfg.torch_threads)
+        torch.manual_seed(tcfg.seed)
+        np.random.seed(tcfg.seed)
+        self.rng = np.random.default_rng(tcfg.seed)  # exploration and replay sampling
+        self.env = BatchedEnv(env_factory())
+        self.agent = IQNAgent(self.env.obs_dim, self.env.n_actions, acfg, self.device)
+        self.replay = (PrioritizedReplayBuffer(acfg.replay_size, self.env.obs_dim, acfg.priority_alpha)
+                       if acfg.prioritized else ReplayBuffer(acfg.replay_size, self.env.obs_dim))
+        self.assembler = NStepAssembler(self.env.n_envs, acfg.n_step, acfg.gamma)
+        self.epsilon = LinearSchedule(acfg.epsilon_start, acfg.epsilon_end, acfg.epsilon_decay_steps)
+        self.learning_rate = ExponentialSchedule(acfg.lr, acfg.lr_end, acfg.lr_decay_steps)
+        self.beta = LinearSchedule(acfg.priority_beta_start, 1.0, acfg.priority_beta_steps)
+        # The evaluator's seed differs from training's so evaluation episodes are not training episodes.
+        self.evaluate: EvaluateHook = self.hooks.evaluate or GreedyEvaluator(
+            eval_env_factory or env_factory, tcfg.eval_episodes, tcfg.seed + 1_000_003,
+            self.hooks.step_metrics)
+        self.checkpoint_dir = Path(tcfg.checkpoint_dir)
+        self.step = 0
+        self.episodes = 0
+        self.best_score: float | None = None
+        self.next_eval = tcfg.eval_interval
+        self.next_save = tcfg.save_interval
+        self.steps_since_train = 0
+        self.last_eval: dict[str, float] = {}
+
+    # ----- checkpoints -------------------------------------------------------------------------
+    def _training_state(self) -> dict[str, Any]:
+        return {"episodes": self.episodes, "best_score": self.best_score, "next_eval": self.next_eval,
+                "next_save": self.next_save, "steps_since_train": self.steps_since_train,
+                "last_eval": dict(self.last_eval)}
+
+    def save(self, name: str, with_replay: bool = False) -> Path:
+        path = self.checkpoint_dir / name
+        metadata = {"training": self._training_state(), "score_key": self.hooks.score_key,
+                    "best_score": self.best_score}
+        save_checkpoint(path, self.agent, self.step, self.config, capture_rng_state({"trainer": self.rng}),
+                        metadata)
+        if with_replay:
+            replay_state = self.replay.state_dict()
+            replay_state["step"] = self.step
+            replay_state = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                            for k, v in replay_state.items()}
+            atomic_save(replay_state, self.checkpoint_dir / "replay.pt")
+        return path
+
+    def _save_periodic(self) -> None:
+        if self.config.train.keep_step_checkpoints:
+            self.save(f"step_{self.step}.pt")
+        self.save("last.pt", with_replay=self.config.train.save_replay)
+
+    def resume(self) -> bool:
+        """Load last.pt (and replay.pt when it matches); returns False if there is nothing to resume."""
+        path = self.checkpoint_dir / "last.pt"
+        if not path.exists():
+            return False
+        checkpoint = load_checkpoint(path, self.agent, map_location=self.device)
+        if "training" not in checkpoint.metadata or checkpoint.rng_state is None:
+            raise CheckpointError(f"{path} was not written by ac_core.trainer (no training or RNG state); "
+                                  "start a new run or point train.checkpoint_dir elsewhere")
+        restore_rng_state(checkpoint.rng_state, {"trainer": self.rng})
+        self.step = checkpoint.step
+        state = checkpoint.metadata["training"]
+        self.episodes, self.best_score = int(state["episodes"]), state["best_score"]
+        self.next_eval, self.next_save = int(state["next_eval"]), int(state["next_save"])
+        self.steps_since_train, self.last_eval = int(state["steps_since_train"]), dict(state["last_eval"])
+        replay_path = self.checkpoint_dir / "replay.pt"
+        if self.config.train.save_replay and replay_path.exists():
+            self._load_replay(replay_path)
+        return True
+
+    def _load_replay(self, path: Path) -> None:
+        try:
+            state = torch.load(path, weights_only=True)
+            if int(state["step"]) != self.step:
+                raise ValueError(f"it was saved at step {int(state['step'])}, last.pt at step {self.step}")
+            self.replay.load_state_dict({k: v.numpy() if isinstance(v, torch.Tensor) else v
+                                         for k, v in state.items()})
+        except Exception as exc:  # a stale or damaged replay only costs a refill, never the run
+            warnings.warn(f"not using {path} ({exc}); the replay refills to learning_starts before learning",
+                          stacklevel=2)
+
+    # ----- the loop ----------------------------------------------------------------------------
+    def _is_better(self, score: float) -> bool:
+        if self.best_score is None:
+            return True
+        return score < self.best_score if self.hooks.lower_is_better else score > self.best_score
+
+    def _run_evaluation(self, writer: Any) -> bool:
+        metrics = dict(self.evaluate(self.agent, self.step))
+        self.last_eval = metrics
+        for key, value in metrics.items():
+            writer.add_scalar(key, value, self.step)
+        score = metrics.get(self.hooks.score_key)
+        if score is not None and math.isfinite(score) and self._is_better(score):
+            self.best_score = float(score)
+            self.save("best.pt")
+        return bool(self.hooks.stop and self.hooks.stop(metrics))
+
+    def _learn(self, n_new_steps: int, accumulators: dict[str, float]) -> None:
+        acfg = self.config.agent
+        if len(self.replay) < max(acfg.learning_starts, acfg.batch_size):
+            self.steps_since_train = 0
+            return
+        self.steps_since_train += n_new_steps
+        if self.steps_since_train >= acfg.train_freq:
+            self.agent.set_learning_rate(self.learning_rate(self.step))
+        while self.steps_since_train >= acfg.train_freq:
+            self.steps_since_train -= acfg.train_freq
+            for _ in range(acfg.gradient_steps):
+                batch = self.replay.sample(acfg.batch_size, self.rng, self.beta(self.step))
+                metrics = self.agent.learn(batch)
+                self.replay.update_priorities(batch.indices, metrics.pop("priorities"))
+                for key, value in metrics.items():
+                    accumulators[key] = accumulators.get(key, 0.0) + value
+                accumulators["updates"] = accumulators.get("updates", 0.0) + 1
+
+    def train(self, resume: bool = False) -> TrainResult:
+        from torch.utils.tensorboard import SummaryWriter
+        from tqdm import tqdm
+
+        tcfg = self.config.train
+        if resume:
+            self.resume()
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.config, self.checkpoint_dir / "config.yaml")  # human-readable copy of the run's config
+        writer = SummaryWriter(log_dir=tcfg.log_dir)
+        progress = tqdm(total=tcfg.total_timesteps, initial=self.step, unit="step", dynamic_ncols=True,
+                        disable=not tcfg.progress)
+        n_envs = self.env.n_envs
+        running_return = np.zeros(n_envs)
+        running_length = np.zeros(n_envs, dtype=np.int64)
+        finished_returns: list[float] = []
+        finished_lengths: list[int] = []
+        accumulators: dict[str, float] = {}
+        last_return = float("nan")
+        stopped_early = interrupted = False
+        start_time = time.perf_counter()
+        log_time, log_step = start_time, self.step
+        next_log = self.step + tcfg.log_interval
+        obs = self.env.reset(seed=tcfg.seed + self.step)
+        self.assembler.reset()
+        try:
+            while self.step < tcfg.total_timesteps:
+                epsilon = self.epsilon(self.step)
+                actions = self.agent.act(obs, epsilon, self.rng)
+                result = self.env.step(actions)
+                transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
+                                                 result.terminated, result.truncated, result.valid)
+                if transitions is not None:
+                    self.replay.add_batch(*transitions)
+                obs = result.obs
+                valid = result.valid
+                n_new = int(valid.sum())
+                self.step += n_new
+                running_return[valid] += result.rewards[valid]
+                running_length[valid] += 1
+                for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
+                    last_return = float(running_return[index])
+                    finished_returns.append(last_return)
+                    finished_lengths.append(int(running_length[index]))
+                    running_return[index], running_length[index] = 0.0, 0
+                    self.episodes += 1
+                if self.hooks.step_metrics is not None:
+                    for key, value in self.hooks.step_metrics(result.infos, valid).items():
+                        writer.add_scalar(f"env/{key}", value, self.step)
+                self._learn(n_new, accumulators)
+                progress.update(n_new)
+
+                if self.step >= next_log:
+                    now = time.perf_counter()
+                    steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
+                    self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
+                              steps_per_second)
+                    progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
+                                         refresh=False)
+                    finished_returns, finished_lengths, accumulators = [], [], {}
+                    log_time, log_step = now, self.step
+                    next_log = self.step + tcfg.log_interval
+                if self.step >= self.next_eval:
+                    self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
+                    stopped_early = self._run_evaluation(writer)
+                if self.step >= self.next_save:
+                    self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
+                    self._save_periodic()
+                if stopped_early:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            progress.close()
+        # Always leave a complete last.pt (also after Ctrl-C; the write itself is atomic).
+        self.save("last.pt", with_replay=tcfg.save_replay)
+        writer.flush()
+        writer.close()
+        wall = time.perf_counter() - start_time
+        if hasattr(self.evaluate, "close"):
+            self.evaluate.close()
+        self.env.close()
+        return TrainResult(self.step, self.episodes, self.agent.gradient_steps, self.best_score,
+                           dict(self.last_eval), wall, stopped_early, interrupted)
+
+    def _log(self, writer: Any, accumulators: Mapping[str, float], returns: list[float], lengths: list[int],
+             epsilon: float, steps_per_second: float) -> None:
+        updates = accumulators.get("updates", 0.0)
+        if updates:
+            for key in ("loss", "q_mean", "quantile_spread", "grad_norm"):
+                writer.add_scalar(f"train/{key}", accumulators[key] / updates, self.step)
+        if returns:
+            writer.add_scalar("rollout/episode_return", float(np.mean(returns)), self.step)
+            writer.add_scalar("rollout/episode_length", float(np.mean(lengths)), self.step)
+        writer.add_scalar("train/epsilon", epsilon, self.step)
+        writer.add_scalar("train/learning_rate", self.learning_rate(self.step), self.step)
+        writer.add_scalar("train/replay_size", len(self.replay), self.step)
+        writer.add_scalar("perf/steps_per_second", steps_per_second, self.step)
+        writer.add_scalar("perf/gradient_steps", self.agent.gradient_steps, self.step)
+
+    def _postfix(self, steps_per_second: float, last_return: float, accumulators: Mapping[str, float],
+                 epsilon: float) -> dict[str, str]:
+        updates = accumulators.get("updates", 0.0)
+        postfix = {"sps": f"{steps_per_second:.0f}", "ep": str(self.episodes), "ret": f"{last_return:.1f}",
+                   "eps": f"{epsilon:.3f}"}
+        if updates:
+            postfix["loss"] = f"{accumulators['loss'] / updates:.4f}"
+        if self.best_score is not None:
+            postfix["best"] = f"{self.best_score:.2f}"
+        return postfix
