@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from ac_core.env.settings import EnvConfigError, EnvSettings, make_settings
+
 
 class ConfigError(ValueError):
     """A config file or override that cannot be used; the message names the key and the fix."""
@@ -36,23 +38,16 @@ def _spec(default: Any, *, low: float | None = None, high: float | None = None, 
 
 
 @dataclass
-class EnvConfig:
-    """Racing environment settings. The env validates its own keys too (see ``to_kwargs``)."""
+class EnvConfig(EnvSettings):
+    """The ``env`` section: every environment setting (``ac_core.env.settings.EnvSettings``, one
+    definition validated by the environment's own rules) plus ``n_envs``, the cars the trainer runs."""
 
-    track: str = _spec("spa", doc="track name or track file")
-    car: str = _spec("FormulaAlpha2022", doc="car model")
-    weather: str = _spec("clear", doc="weather preset")
-    lap_start: str = _spec("pit_out", doc="where episodes start")
-    backend: str = _spec("sim", choices=("sim", "sim-live", "ac"), doc="page producer, DESIGN.md §2")
-    control_hz: float = _spec(20.0, low=0.0, low_open=True, high=1000.0, doc="agent decisions per second")
-    max_episode_seconds: float = _spec(300.0, low=0.0, low_open=True, doc="episode time limit (truncation)")
-    n_envs: int = _spec(1, low=1, high=4096, doc="parallel environments / cars")
-    reward: dict[str, float] = field(default_factory=dict, metadata={"doc": "reward term name -> weight"})
+    n_envs: int = _spec(1, low=1, high=4096, doc="parallel environments / cars in the batched simulator")
 
     def to_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the environment constructor (the env re-validates them)."""
-        kwargs = dataclasses.asdict(self)
-        kwargs["reward"] = dict(self.reward)
+        """Keyword arguments for the environment constructor (everything but n_envs)."""
+        kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(EnvSettings)}
+        kwargs["reward"] = dataclasses.asdict(self.reward)
         return kwargs
 
 
@@ -200,12 +195,27 @@ def _coerce(value: Any, hint: Any, where: str, meta: Mapping[str, Any]) -> Any:
     raise TypeError(f"unsupported config field type {hint!r} at {where}")
 
 
+def _build_env_section(raw: Mapping[str, Any], source: str) -> EnvConfig:
+    raw = dict(raw)
+    n_envs_field = next(f for f in dataclasses.fields(EnvConfig) if f.name == "n_envs")
+    n_envs = _coerce(raw.pop("n_envs", n_envs_field.default), int, _where(source, "env.n_envs"),
+                     n_envs_field.metadata)
+    try:
+        settings = make_settings(raw, where=f"{source}: env." if source else "env.")
+    except EnvConfigError as e:
+        raise ConfigError(str(e)) from None
+    return EnvConfig(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(EnvSettings)},
+                     n_envs=n_envs)
+
+
 def _build_section(kind: type, raw: Any, section: str, source: str) -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{_where(source, section)}: expected a mapping of key: value, "
                           f"got {type(raw).__name__}")
+    if kind is EnvConfig:
+        return _build_env_section(raw, source)
     fields = {f.name: f for f in dataclasses.fields(kind)}
     hints = typing.get_type_hints(kind)
     unknown = sorted(str(k) for k in raw if k not in fields)

@@ -63,6 +63,10 @@ class EnvSettings:
     track_file: str | None = None  # ac backend: track model file (default: from the AC install)
     ac_root: str | None = None  # ac backend: AC install folder (to find content/tracks/<track>/…)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.reward, dict):  # built directly from a mapping, e.g. EnvSettings(reward={...})
+            self.reward = _reward_weights(self.reward, "env.")
+
     @property
     def ticks_per_step(self) -> int:
         return max(1, round(PHYSICS_HZ / self.control_hz))
@@ -146,6 +150,8 @@ def make_settings(mapping: dict[str, Any] | None = None, *, where: str = "env.",
             values[key] = None
             continue
         value = _coerce(key, value, types[key], where)
+        if isinstance(value, str) and not value.strip() and key not in ("prefix",):
+            raise EnvConfigError(f"{where}{key} must be a non-empty string, got {value!r}")
         if key in _CHOICES and value not in _CHOICES[key]:
             raise EnvConfigError(f"{where}{key} = {value!r} is not valid; choose one of: {', '.join(_CHOICES[key])}")
         if key in _POSITIVE and not value > 0:
