@@ -32,8 +32,13 @@ def train_racing(cfg: Config, resume: bool = False) -> TrainResult:
     factory, settings = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key="eval/score", lower_is_better=True)
     if settings.backend == "sim":
-        # Evaluation: greedy, fixed seed, one episode per car, a timed lap from the configured start.
-        eval_settings = env_settings_from_config(cfg.env.to_kwargs(), max_laps=1)
+        # Evaluation: greedy, fixed seed, one episode per car, one timed lap. Training may start
+        # anywhere on the lap ("random"); evaluation then uses a flying lap, with time for a whole lap.
+        overrides: dict[str, Any] = {"max_laps": 1}
+        if settings.lap_start == "random":
+            overrides["lap_start"] = "flying"
+        overrides["max_episode_seconds"] = max(settings.max_episode_seconds, 240.0)
+        eval_settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
 
         def make_eval_env(cars: int) -> Any:
             from ac_core.env import make_vector
