@@ -50,6 +50,9 @@ def plot_track_map(path: Path, track: Any, runs: list[dict[str, np.ndarray]], re
     if sc is not None:
         fig.colorbar(sc, ax=ax, shrink=0.7, label="speed (km/h)")
     ax.set_aspect("equal")
+    # AC's frame is right-handed with y up: seen from above, +z points down the page (not up, which
+    # would mirror the map).
+    ax.invert_yaxis()
     ax.set_xlabel("x (m)")
     ax.set_ylabel("z (m)")
     ax.set_title(title)

@@ -56,7 +56,8 @@ class RacingVectorEnv(VectorEnv):
             idx = np.flatnonzero(done)
             infos["final_obs"] = np.where(done[:, None], obs, 0.0).astype(np.float32)
             infos["_final_obs"] = done.copy()
-            infos["final_info"] = {k: v.copy() for k, v in infos.items() if isinstance(v, np.ndarray)}
+            infos["final_info"] = {k: v.copy() for k, v in infos.items()
+                                   if isinstance(v, np.ndarray) and v.ndim == 1 and not k.startswith("_")}
             infos["_final_info"] = done.copy()
             obs = self.core.reset(idx, self._rng)
             # As Gymnasium's SAME_STEP: the reset cars' infos are those of their new episode.

@@ -1,0 +1,69 @@
+"""End to end: a short training run on Spa writes logs and checkpoints, and `ac-core eval` reads
+them and writes the summary, per-step telemetry and plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from ac_core.cli import main
+
+TINY = """
+env:
+  track: "spa"
+  car: "FormulaAlpha2022"
+  weather: "clear"
+  lap_start: "random"
+  control_hz: 10
+  max_episode_seconds: 6
+  n_envs: 4
+agent:
+  type: "IQN"
+  lr: 3e-4
+  batch_size: 16
+  n_quantiles: 4
+  n_quantiles_policy: 4
+  hidden_units: 32
+  learning_starts: 100
+  epsilon_decay_steps: 500
+  replay_size: 2_000
+train:
+  total_timesteps: 480
+  eval_interval: 240
+  save_interval: 240
+  eval_episodes: 2
+  log_interval: 100
+  torch_threads: 1
+  progress: false
+"""
+
+
+def test_train_then_eval(tmp_path: Path) -> None:
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    ck, logs, runs = tmp_path / "checkpoints", tmp_path / "logs", tmp_path / "runs"
+    assert main(["train", "--config", str(cfg), "--out", str(ck), "--log-dir", str(logs)]) == 0
+    assert (ck / "last.pt").is_file() and (ck / "best.pt").is_file() and (ck / "step_240.pt").is_file()
+    assert any(logs.iterdir()), "TensorBoard event files"
+    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "2", "--save-rollouts", str(runs)]) == 0
+    summary = json.loads((runs / "summary.json").read_text())
+    for key in ("episodes", "completed_laps", "best_lap_time_s", "mean_lap_time_s", "off_track_events",
+                "collisions", "avg_speed_kmh", "cumulative_reward", "reference_lap_time_s"):
+        assert key in summary
+    assert summary["episodes"] == 2 and 95 < summary["reference_lap_time_s"] < 115
+    with open(runs / "episode_0.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and set(rows[0]) >= {"time", "s", "x", "y", "z", "speed_kmh", "throttle", "brake", "steer",
+                                      "gear", "rpm", "lateral", "tyres_out", "reward"}
+    assert len(json.loads((runs / "episode_0.json").read_text())) == len(rows)
+    assert (runs / "track_map.png").stat().st_size > 10_000 and (runs / "speed_trace.png").is_file()
+
+
+def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "last.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["eval", "--checkpoint", str(bad), "--episodes", "1"]) == 1
+    assert "not a valid ac_core checkpoint" in capsys.readouterr().err
