@@ -275,7 +275,11 @@ AC_TEST(pad_feeder_never_replaces_a_live_feeders_page) {
         CHECK(false);
     } catch (const SharedPageError& e) {
         CHECK(e.code() == SharedPageError::Code::AlreadyExists);
+#ifndef _WIN32
+        // POSIX checks the writer's pid; on Windows a named mapping dies with its last handle, so
+        // the mapping's own "already exists" error is the one raised.
         CHECK(message_has(e, "live feeder"));
+#endif
     }
     first.write(ControlInput{0.0, 0.3, 0.0, 0.0, 0});
     first.close();
