@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ac_core
 from ac_core import _core, cli
 from ac_core.telemetry import TelemetryStream, empty_frame
 
@@ -52,7 +53,9 @@ def sim_process():
         pytest.skip(reason)
     prefix = f"acbenchsim{os.getpid()}_"
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(ac_core.__file__).resolve().parents[1]), env.get("PYTHONPATH")])
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix],
         env=env,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import ac_core
 from ac_core import _core
 from ac_core.pages import AcStatus, decode_utf16, empty_page
 
@@ -34,7 +35,7 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
 def sim_process():
     prefix = f"simtest{uuid.uuid4().hex[:8]}_"
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--lap-start", "standing"],
         env=env,
@@ -78,7 +79,7 @@ def test_pages_pad_echo_pause_and_clean_exit(sim_process):
 
     # a second simulator on the same prefix refuses to start instead of stealing the pages
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     rival = subprocess.run(
         [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--duration", "1"],
         env=env,

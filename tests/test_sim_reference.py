@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import ac_core
 from ac_core.sim import reference_lap
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -63,7 +64,7 @@ def test_trace_is_consistent(lap):
 
 def test_cli_reference_lap_json():
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
         [sys.executable, "-m", "ac_core.cli", "sim", "--reference-lap", "--json"],
         capture_output=True,

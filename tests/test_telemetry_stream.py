@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import ac_core
 from ac_core import _core
 from ac_core import telemetry as T
 from ac_core.publisher import PagePublisher
@@ -213,7 +214,9 @@ def test_ctrl_c_interrupts_wait_for_packet(prefix: str, producer: Producer):
 
 def _run_script(script: str, prefix: str) -> subprocess.Popen:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(ac_core.__file__).resolve().parents[1]), env.get("PYTHONPATH")])
+    )
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script), prefix],
         env=env,
