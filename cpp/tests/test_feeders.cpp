@@ -11,6 +11,7 @@
 #include "ac_core/vjoy_fake.hpp"
 #include "ac_core/vjoy_feeder.hpp"
 #include "check.hpp"
+#include "test_util.hpp"
 
 #ifdef __linux__
 #include <fcntl.h>
@@ -36,13 +37,7 @@ VJoyError::Code vjoy_error_of(Fn&& fn, std::string* message = nullptr) {
     return VJoyError::Code(-1);
 }
 
-std::string unique_prefix(const char* tag) {
-#ifdef _WIN32
-    return std::string("actest_") + tag + "_";
-#else
-    return std::string("actest_") + tag + "_" + std::to_string(getpid()) + "_";
-#endif
-}
+using ac_test::unique_prefix;
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include "ac_core/clock.hpp"
 #include "ac_core/pad.hpp"
 #include "check.hpp"
+#include "test_util.hpp"
 
 #ifndef _WIN32
 #include <unistd.h>
@@ -20,13 +21,7 @@ struct alignas(64) PadMemory {
     uint8_t bytes[kPadPageSize];
 };
 
-std::string unique_prefix(const char* tag) {
-#ifdef _WIN32
-    return std::string("actest_") + tag + "_";
-#else
-    return std::string("actest_") + tag + "_" + std::to_string(getpid()) + "_";
-#endif
-}
+using ac_test::unique_prefix;
 }  // namespace
 
 AC_TEST(write_then_read_round_trips) {
