@@ -54,6 +54,26 @@ def test_discrete_action_table() -> None:
         A.decode_discrete(np.array([A.N_DISCRETE_ACTIONS]))
 
 
+def test_fine_discrete_action_table_has_part_pedals_and_names_every_row() -> None:
+    acts = A.action_table("discrete_fine")
+    assert len(acts) == 63 and A.is_discrete("discrete_fine") and not A.is_discrete("continuous")
+    assert not np.any((acts[:, 1] > 0) & (acts[:, 2] > 0)), "never throttle and brake together"
+    levels = {0.0, 0.333, 0.667, 1.0}
+    assert set(np.round(acts[:, 1].astype(np.float64), 3).tolist()) == levels
+    assert set(np.round(acts[:, 2].astype(np.float64), 3).tolist()) == levels
+    names = A.describe_discrete_actions(acts)
+    assert len(names) == 63 and "throttle 67%" in names[1] and "full brake" in names[6]
+    with pytest.raises(ValueError, match="not discrete"):
+        A.action_table("continuous")
+
+
+def test_nearest_discrete_picks_the_closest_row() -> None:
+    table = A.action_table("discrete_fine")
+    idx = A.nearest_discrete(np.array([[0.27, 0.7, 0.0], [-1.0, 0.0, 0.9]]), table)
+    assert table[idx[0]].tolist() == pytest.approx([0.25, 2 / 3, 0.0])
+    assert table[idx[1]].tolist() == pytest.approx([-1.0, 0.0, 1.0])
+
+
 def test_continuous_actions_clip_reject_nan_and_never_press_both() -> None:
     out = A.decode_continuous(np.array([[2.0, 0.8, 0.3], [-0.5, 0.2, 0.9]]))
     assert np.allclose(out, [[1.0, 0.8, 0.0], [-0.5, 0.0, 0.9]])

@@ -62,8 +62,10 @@ class RacingCore:
         return self._observe()
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        discrete = self.settings.action_set == "discrete"
-        target = A.decode_discrete(action) if discrete else A.decode_continuous(action)
+        if A.is_discrete(self.settings.action_set):
+            target = A.decode_discrete(action, A.action_table(self.settings.action_set))
+        else:
+            target = A.decode_continuous(action)
         prev_steer = self.applied[:, 0].copy()
         self.applied[:, 0] = A.rate_limit(prev_steer, target[:, 0], self.max_steer_delta)
         self.applied[:, 1:] = target[:, 1:]

@@ -17,8 +17,8 @@ def observation_space(size: int) -> gym.spaces.Box:
 
 
 def action_space(settings: EnvSettings) -> gym.spaces.Space:
-    if settings.action_set == "discrete":
-        return gym.spaces.Discrete(A.N_DISCRETE_ACTIONS)
+    if A.is_discrete(settings.action_set):
+        return gym.spaces.Discrete(len(A.action_table(settings.action_set)))
     return gym.spaces.Box(
         low=np.array([-1.0, 0.0, 0.0], dtype=np.float32), high=np.array([1.0, 1.0, 1.0], dtype=np.float32)
     )
@@ -55,7 +55,7 @@ class AssettoCorsaEnv(gym.Env):
     def step(self, action: Any):
         if self._needs_reset:
             raise RuntimeError("call reset() before step() (and after an episode ends)")
-        a = np.asarray([action]) if self.settings.action_set == "discrete" else np.asarray(action)[None]
+        a = np.asarray([action]) if A.is_discrete(self.settings.action_set) else np.asarray(action)[None]
         obs, reward, terminated, truncated = self.core.step(a)
         if terminated[0] or truncated[0]:
             self._needs_reset = True

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 BACKENDS = ("sim", "sim-live", "ac")
-ACTION_SETS = ("discrete", "continuous")
+ACTION_SETS = ("discrete", "discrete_fine", "continuous")
 LAP_STARTS = ("pit_out", "flying", "standing", "random")
 CARS = ("FormulaAlpha2022",)
 PHYSICS_HZ = 333.0
@@ -42,7 +42,7 @@ class EnvSettings:
     control_hz: float = 20.0  # agent decisions per second; physics ticks per step = round(333 / control_hz)
     max_episode_seconds: float = 180.0  # truncation (simulated time)
     max_laps: int = 0  # truncate after this many completed laps (0: no limit)
-    action_set: str = "discrete"
+    action_set: str = "discrete"  # discrete (28 actions) | discrete_fine (63, part throttle/brake) | continuous
     steer_rate: float = 4.0  # max steering change per second (full lock to lock in 0.5 s)
     off_track_tyres: int = 2  # terminate when more tyres than this are out...
     off_track_grace_s: float = 1.0  # ...for longer than this
