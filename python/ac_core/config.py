@@ -106,6 +106,11 @@ class TrainConfig:
     device: str = _spec("auto", doc="auto, cpu, cuda or cuda:<index>")
     torch_threads: int = _spec(0, low=0, high=1024, doc="CPU threads for PyTorch; 0 keeps its default")
     progress: bool = _spec(True, doc="show a tqdm progress bar")
+    learner: str = _spec("auto", choices=("auto", "inline", "thread"),
+                         doc="where gradient steps run: inline in the acting loop, or a background thread "
+                             "(auto: thread for the live backends, whose world does not wait)")
+    max_learner_backlog: int = _spec(256, low=1, doc="thread learner: credited updates kept before "
+                                                     "further ones are skipped (and counted)")
 
 
 @dataclass

@@ -6,6 +6,10 @@ One iteration: batched epsilon-greedy inference for all envs -> env step -> n-st
 episodes by default) and best.pt is written when its score improves; every ``save_interval`` steps
 step_<N>.pt and last.pt are written. Ctrl-C writes last.pt and returns.
 
+The updates run through a learner (``ac_core.agents.learner``): inline in this loop for the
+in-process simulator (deterministic), or in a background thread for the live backends, whose world
+does not wait for a gradient step (``train.learner``; ``auto`` picks by backend).
+
 Env-specific parts are hooks (:class:`TrainerHooks`): metrics read from ``info`` every step (lap
 times …), the evaluation itself, which evaluation key is the score (and whether lower is better, as
 for lap times), and an early-stop rule.
@@ -30,6 +34,7 @@ import numpy as np
 import torch
 
 from ac_core.agents.agent import ExponentialSchedule, IQNAgent, LinearSchedule, resolve_device
+from ac_core.agents.learner import InlineLearner, ThreadedLearner
 from ac_core.agents.replay import NStepAssembler, PrioritizedReplayBuffer, ReplayBuffer
 from ac_core.agents.rollout import BatchedEnv, EnvFactory, GreedyEvaluator, StepMetricsHook
 from ac_core.checkpoint import (
@@ -54,6 +59,7 @@ class TrainerHooks:
     score_key: str = "eval/mean_return"  # which evaluation metric decides best.pt
     lower_is_better: bool = False  # True for lap times
     stop: Callable[[Mapping[str, float]], bool] | None = None  # early stop, given the eval metrics
+    lap_time_key: str = "lap_time_s"  # the step_metrics key holding a just-completed lap's time
 
 
 @dataclass
@@ -99,14 +105,32 @@ class Trainer:
         self.best_score: float | None = None
         self.next_eval = tcfg.eval_interval
         self.next_save = tcfg.save_interval
-        self.steps_since_train = 0
         self.last_eval: dict[str, float] = {}
+        self.last_lap_s = math.nan  # training laps (from the step_metrics hook's lap_time_key)
+        self.best_lap_s = math.nan
+        self.learner = self._make_learner()
+
+    def _make_learner(self) -> InlineLearner:
+        tcfg = self.config.train
+        mode = tcfg.learner
+        if mode == "auto":
+            mode = "inline" if self.config.env.backend == "sim" else "thread"
+        if mode == "inline":
+            return InlineLearner(self.agent, self.replay, self.rng, self.learning_rate, self.beta)
+        # Its own generator: numpy Generators are not thread-safe, and acting keeps using self.rng.
+        learner_rng = np.random.default_rng([tcfg.seed, 1])
+        return ThreadedLearner(self.agent, self.replay, learner_rng, self.learning_rate, self.beta,
+                               tcfg.max_learner_backlog)
+
+    @property
+    def steps_since_train(self) -> int:
+        return self.learner.steps_since_train
 
     # ----- checkpoints -------------------------------------------------------------------------
     def _training_state(self) -> dict[str, Any]:
         return {"episodes": self.episodes, "best_score": self.best_score, "next_eval": self.next_eval,
                 "next_save": self.next_save, "steps_since_train": self.steps_since_train,
-                "last_eval": dict(self.last_eval)}
+                "last_eval": dict(self.last_eval), "last_lap_s": self.last_lap_s, "best_lap_s": self.best_lap_s}
 
     def save(self, name: str, with_replay: bool = False) -> Path:
         path = self.checkpoint_dir / name
@@ -141,7 +165,10 @@ class Trainer:
         state = checkpoint.metadata["training"]
         self.episodes, self.best_score = int(state["episodes"]), state["best_score"]
         self.next_eval, self.next_save = int(state["next_eval"]), int(state["next_save"])
-        self.steps_since_train, self.last_eval = int(state["steps_since_train"]), dict(state["last_eval"])
+        self.learner.steps_since_train, self.last_eval = int(state["steps_since_train"]), dict(state["last_eval"])
+        self.last_lap_s = float(state.get("last_lap_s", math.nan))
+        self.best_lap_s = float(state.get("best_lap_s", math.nan))
+        self.learner.sync_actor()
         replay_path = self.checkpoint_dir / "replay.pt"
         if self.config.train.save_replay and replay_path.exists():
             self._load_replay(replay_path)
@@ -175,24 +202,6 @@ class Trainer:
             self.save("best.pt")
         return bool(self.hooks.stop and self.hooks.stop(metrics))
 
-    def _learn(self, n_new_steps: int, accumulators: dict[str, float]) -> None:
-        acfg = self.config.agent
-        if len(self.replay) < max(acfg.learning_starts, acfg.batch_size):
-            self.steps_since_train = 0
-            return
-        self.steps_since_train += n_new_steps
-        if self.steps_since_train >= acfg.train_freq:
-            self.agent.set_learning_rate(self.learning_rate(self.step))
-        while self.steps_since_train >= acfg.train_freq:
-            self.steps_since_train -= acfg.train_freq
-            for _ in range(acfg.gradient_steps):
-                batch = self.replay.sample(acfg.batch_size, self.rng, self.beta(self.step))
-                metrics = self.agent.learn(batch)
-                self.replay.update_priorities(batch.indices, metrics.pop("priorities"))
-                for key, value in metrics.items():
-                    accumulators[key] = accumulators.get(key, 0.0) + value
-                accumulators["updates"] = accumulators.get("updates", 0.0) + 1
-
     def train(self, resume: bool = False) -> TrainResult:
         from torch.utils.tensorboard import SummaryWriter
         from tqdm import tqdm
@@ -210,7 +219,6 @@ class Trainer:
         running_length = np.zeros(n_envs, dtype=np.int64)
         finished_returns: list[float] = []
         finished_lengths: list[int] = []
-        accumulators: dict[str, float] = {}
         last_return = float("nan")
         stopped_early = interrupted = False
         start_time = time.perf_counter()
@@ -218,15 +226,16 @@ class Trainer:
         next_log = self.step + tcfg.log_interval
         obs = self.env.reset(seed=tcfg.seed + self.step)
         self.assembler.reset()
+        self.learner.start()
         try:
             while self.step < tcfg.total_timesteps:
                 epsilon = self.epsilon(self.step)
-                actions = self.agent.act(obs, epsilon, self.rng)
+                actions = self.learner.act(obs, epsilon, self.rng)
                 result = self.env.step(actions)
                 transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
                                                  result.terminated, result.truncated, result.valid)
                 if transitions is not None:
-                    self.replay.add_batch(*transitions)
+                    self.learner.add(transitions)
                 obs = result.obs
                 valid = result.valid
                 n_new = int(valid.sum())
@@ -242,31 +251,37 @@ class Trainer:
                 if self.hooks.step_metrics is not None:
                     for key, value in self.hooks.step_metrics(result.infos, valid).items():
                         writer.add_scalar(f"env/{key}", value, self.step)
-                self._learn(n_new, accumulators)
+                        if key == self.hooks.lap_time_key:
+                            self._record_lap(value)
+                self.learner.on_env_steps(n_new, self.step)
                 progress.update(n_new)
 
                 if self.step >= next_log:
                     now = time.perf_counter()
                     steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
+                    accumulators = self.learner.pop_metrics()
                     self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
                               steps_per_second)
                     progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
                                          refresh=False)
-                    finished_returns, finished_lengths, accumulators = [], [], {}
+                    finished_returns, finished_lengths = [], []
                     log_time, log_step = now, self.step
                     next_log = self.step + tcfg.log_interval
                 if self.step >= self.next_eval:
                     self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
-                    stopped_early = self._run_evaluation(writer)
+                    with self.learner.paused():
+                        stopped_early = self._run_evaluation(writer)
                 if self.step >= self.next_save:
                     self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
-                    self._save_periodic()
+                    with self.learner.paused():
+                        self._save_periodic()
                 if stopped_early:
                     break
         except KeyboardInterrupt:
             interrupted = True
         finally:
             progress.close()
+            self.learner.close()
         # Always leave a complete last.pt (also after Ctrl-C; the write itself is atomic).
         self.save("last.pt", with_replay=tcfg.save_replay)
         writer.flush()
@@ -289,7 +304,12 @@ class Trainer:
             writer.add_scalar("rollout/episode_length", float(np.mean(lengths)), self.step)
         writer.add_scalar("train/epsilon", epsilon, self.step)
         writer.add_scalar("train/learning_rate", self.learning_rate(self.step), self.step)
-        writer.add_scalar("train/replay_size", len(self.replay), self.step)
+        writer.add_scalar("train/replay_size", self.learner.replay_size(), self.step)
+        for key in ("backlog", "skipped_updates"):
+            if key in accumulators:
+                writer.add_scalar(f"learner/{key}", accumulators[key], self.step)
+        if math.isfinite(self.best_lap_s):
+            writer.add_scalar("rollout/best_lap_time_s", self.best_lap_s, self.step)
         writer.add_scalar("perf/steps_per_second", steps_per_second, self.step)
         writer.add_scalar("perf/gradient_steps", self.agent.gradient_steps, self.step)
 
@@ -300,6 +320,23 @@ class Trainer:
                    "eps": f"{epsilon:.3f}"}
         if updates:
             postfix["loss"] = f"{accumulators['loss'] / updates:.4f}"
+        if math.isfinite(self.last_lap_s):
+            postfix["lap"] = format_lap_time(self.last_lap_s)
+            postfix["best_lap"] = format_lap_time(self.best_lap_s)
         if self.best_score is not None:
             postfix["best"] = f"{self.best_score:.2f}"
         return postfix
+
+    def _record_lap(self, lap_time_s: float) -> None:
+        if math.isfinite(lap_time_s) and lap_time_s > 0:
+            self.last_lap_s = float(lap_time_s)
+            if not math.isfinite(self.best_lap_s) or lap_time_s < self.best_lap_s:
+                self.best_lap_s = float(lap_time_s)
+
+
+def format_lap_time(seconds: float) -> str:
+    """90.123 -> '1:30.123' (NaN -> '-')."""
+    if not math.isfinite(seconds):
+        return "-"
+    ms = round(seconds * 1000)
+    return f"{ms // 60000}:{(ms // 1000) % 60:02d}.{ms % 1000:03d}"
