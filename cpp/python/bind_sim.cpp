@@ -246,18 +246,25 @@ AC_CORE_BINDINGS(20, m) {
           py::arg("track"), py::arg("params") = VehicleParams{}, py::arg("weather") = "clear",
           py::arg("options") = DriverOptions{});
 
-    py::class_<RealtimeRunner>(m, "RealtimeRunner", "The simulator as a real-time process: named pages + pad page")
+    py::class_<RealtimeRunner>(m, "RealtimeRunner",
+                               "The simulator as a real-time process: named pages, pad page and/or CSP's Custom AI pages")
         .def(py::init([](const std::shared_ptr<Track>& track, const VehicleParams& params, const SimOptions& so,
-                         const std::string& prefix, double time_scale, double spin_s) {
+                         const std::string& prefix, double time_scale, double spin_s, bool pad, bool csp,
+                         const std::string& csp_prefix, int csp_car_index) {
                  RunnerOptions ro;
                  ro.prefix = prefix;
                  ro.time_scale = time_scale;
                  ro.spin_s = spin_s;
+                 ro.pad = pad;
+                 ro.csp = csp;
+                 ro.csp_prefix = csp_prefix;
+                 ro.csp_car_index = csp_car_index;
                  return new RealtimeRunner(need_track(track), params, so, ro);
              }),
              py::arg("track"), py::arg("params") = VehicleParams{}, py::arg("options") = SimOptions{},
              py::arg("prefix") = std::string(kDefaultPagePrefix), py::arg("time_scale") = 1.0,
-             py::arg("spin_s") = RunnerOptions{}.spin_s)
+             py::arg("spin_s") = RunnerOptions{}.spin_s, py::arg("pad") = true, py::arg("csp") = false,
+             py::arg("csp_prefix") = std::string(), py::arg("csp_car_index") = 0)
         .def("run_for", [](RealtimeRunner& r, double seconds) {
                  py::gil_scoped_release release;
                  return r.run_for(seconds);
@@ -268,6 +275,7 @@ AC_CORE_BINDINGS(20, m) {
         .def_property_readonly("pad_attached", &RealtimeRunner::pad_attached)
         .def_property_readonly("page_names", &RealtimeRunner::page_names)
         .def_property_readonly("paused", [](RealtimeRunner& r) { return r.sim().paused(); })
+        .def_property_readonly("effective_time_scale", &RealtimeRunner::effective_time_scale)
         .def_property_readonly("stats", [](const RealtimeRunner& r) {
             const RunnerStats s = r.stats();
             py::dict d;
@@ -275,9 +283,47 @@ AC_CORE_BINDINGS(20, m) {
             d["loops"] = s.loops;
             d["resyncs"] = s.resyncs;
             d["pad_controls"] = s.pad_controls;
+            d["csp_paused_loops"] = s.csp_paused_loops;
+            d["rebases"] = s.rebases;
             d["lateness_p50_us"] = s.lateness_p50_us;
             d["lateness_p99_us"] = s.lateness_p99_us;
             d["lateness_max_us"] = s.lateness_max_us;
+            return d;
+        })
+        .def_property_readonly("csp_stats", [](const RealtimeRunner& r) -> py::object {
+            // Read it between run_for calls: the loop updates these counters while it runs.
+            const CspServer* c = r.csp();
+            if (c == nullptr) return py::none();
+            const CspServerStats& s = c->stats();
+            py::dict d, edges, controls, state;
+            d["driving"] = c->driving();
+            d["attaches"] = s.attaches;
+            d["control_reads"] = s.control_reads;
+            d["teleports_pits"] = s.teleports_pits;
+            d["teleports_position"] = s.teleports_position;
+            d["restarts"] = s.restarts;
+            d["invalid_time_scales"] = s.invalid_time_scales;
+            const auto* bytes = reinterpret_cast<const uint8_t*>(&s.last_controls);
+            for (std::size_t i = 0; i < std::size(kCspControlsFields); ++i) {
+                const CspFieldInfo& f = kCspControlsFields[i];
+                if (f.type == CspFieldType::Bool8 || f.type == CspFieldType::UInt8) {
+                    edges[f.name] = s.edges[i];
+                    controls[f.name] = int(bytes[f.offset]);
+                } else if (f.type == CspFieldType::Float32) {
+                    std::vector<float> v(f.count);
+                    std::memcpy(v.data(), bytes + f.offset, 4 * std::size_t(f.count));
+                    if (f.count == 1) controls[f.name] = v[0];
+                    else controls[f.name] = v;
+                }
+            }
+            d["edges"] = edges;
+            d["last_controls"] = controls;
+            state["pause"] = int(s.last_sim_state.pause);
+            state["restart_session"] = int(s.last_sim_state.restart_session);
+            state["disable_collisions"] = int(s.last_sim_state.disable_collisions);
+            state["extra_sleep_ms"] = int(s.last_sim_state.extra_sleep_ms);
+            state["time_scale"] = s.last_sim_state.time_scale;
+            d["last_sim_state"] = state;
             return d;
         });
 }

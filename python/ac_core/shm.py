@@ -18,6 +18,8 @@ from ac_core import pages as P
 
 DEFAULT_PREFIX = "acpmf_"
 KIND_NAMES = ("physics", "graphics", "static")
+TORN_BACKOFF_ROUNDS = 5
+TORN_BACKOFF_S = 0.002
 
 
 class PageNotFoundError(FileNotFoundError):
@@ -84,6 +86,13 @@ class PageSet:
     # -- snapshots -------------------------------------------------------------------------------
     def _read(self, kind: str, out: np.ndarray) -> int:
         pid = self._readers[kind].read_into(out)
+        for _ in range(TORN_BACKOFF_ROUNDS):
+            if pid is not None:
+                break
+            # A writer descheduled in the middle of a seqlocked write (a loaded machine) keeps every
+            # tight retry failing; give it a moment to finish before calling the page broken.
+            time.sleep(TORN_BACKOFF_S)
+            pid = self._readers[kind].read_into(out)
         if pid is None:
             raise PageTornError(
                 f"{kind} page kept changing during every copy (retries exhausted): is its writer broken?"

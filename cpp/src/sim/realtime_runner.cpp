@@ -10,6 +10,7 @@ namespace ac_core::sim {
 
 namespace {
 constexpr std::size_t kLatencyBins = 20000;  // 1 us each; 20 ms and above land in the last bin
+constexpr int64_t kPauseSteppingWindowNs = 1'000'000'000;  // a CSP pause this recent = pause-stepping
 }
 
 RealtimeRunner::RealtimeRunner(std::shared_ptr<const Track> track, const VehicleParams& params, SimOptions sim_options,
@@ -17,6 +18,10 @@ RealtimeRunner::RealtimeRunner(std::shared_ptr<const Track> track, const Vehicle
     : sim_(1, std::move(track), params, std::move(sim_options)), options_(std::move(options)), pad_(options_.prefix) {
     if (!(options_.time_scale > 0.0) || !std::isfinite(options_.time_scale))
         throw std::invalid_argument("time_scale must be a positive number (1.0 = real time)");
+    if (!options_.pad && !options_.csp)
+        throw std::invalid_argument("the simulator needs a control protocol: pad, csp or both");
+    effective_scale_ = options_.time_scale;
+    period_ns_ = int64_t(std::llround(1e9 * kPhysicsDt / effective_scale_));
     if (!(options_.spin_s >= 0.0) || options_.spin_s > kPhysicsDt)
         throw std::invalid_argument("spin_s must be between 0 and one physics tick (0.003 s)");
     physics_page_ = SharedPage::create(options_.prefix + "physics", kBridgePageSize, 0600, options_.replace_stale);
@@ -25,6 +30,8 @@ RealtimeRunner::RealtimeRunner(std::shared_ptr<const Track> track, const Vehicle
     physics_writer_ = std::make_unique<SeqlockPageWriter>(physics_page_, PageKind::Physics);
     graphics_writer_ = std::make_unique<SeqlockPageWriter>(graphics_page_, PageKind::Graphics);
     static_writer_ = std::make_unique<SeqlockPageWriter>(static_page_, PageKind::Static);
+    if (options_.csp)
+        csp_ = std::make_unique<CspServer>(options_.csp_prefix, options_.csp_car_index, 0.1, options_.replace_stale);
     lateness_hist_.assign(kLatencyBins, 0);
     static_writer_->publish(&sim_.static_page());
     publish();
@@ -33,6 +40,7 @@ RealtimeRunner::RealtimeRunner(std::shared_ptr<const Track> track, const Vehicle
 RealtimeRunner::~RealtimeRunner() { close(); }
 
 void RealtimeRunner::close() noexcept {
+    if (csp_) csp_->close();
     physics_writer_.reset();
     graphics_writer_.reset();
     static_writer_.reset();
@@ -42,7 +50,15 @@ void RealtimeRunner::close() noexcept {
 }
 
 std::vector<std::string> RealtimeRunner::page_names() const {
-    return {options_.prefix + "physics", options_.prefix + "graphics", options_.prefix + "static"};
+    std::vector<std::string> names{options_.prefix + "physics", options_.prefix + "graphics", options_.prefix + "static"};
+    if (csp_)
+        for (const std::string& n : csp_->page_names()) names.push_back(n + " (once a CarControls page appears)");
+    return names;
+}
+
+void RealtimeRunner::set_paused_state() {
+    const bool paused = pad_paused_ || csp_paused_;
+    if (paused != sim_.paused()) sim_.set_paused(paused);
 }
 
 void RealtimeRunner::publish() {
@@ -61,7 +77,7 @@ void RealtimeRunner::handle_pad() {
     }
     const uint32_t pressed = snap.controls.buttons & ~last_buttons_;
     last_buttons_ = snap.controls.buttons;
-    if (pressed & kPadPauseToggle) sim_.set_paused(!sim_.paused());
+    if (pressed & kPadPauseToggle) pad_paused_ = !pad_paused_;
     if (pressed & kPadRestartSession) {
         sim_.reset(0);
         drs_on_ = false;
@@ -83,7 +99,6 @@ void RealtimeRunner::handle_pad() {
 uint64_t RealtimeRunner::run_for(double wall_seconds) {
     if (closed()) throw std::runtime_error("the simulator's pages are closed; create a new runner");
     stop_.store(false, std::memory_order_relaxed);
-    const int64_t period_ns = int64_t(std::llround(1e9 * kPhysicsDt / options_.time_scale));
     const int64_t spin_ns = int64_t(options_.spin_s * 1e9);
     const int64_t resync_ns = int64_t(options_.resync_after_s * 1e9);
     const int64_t until = steady_now_ns() + int64_t(wall_seconds * 1e9);
@@ -94,11 +109,14 @@ uint64_t RealtimeRunner::run_for(double wall_seconds) {
     }
     uint64_t ticks = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
-        int64_t deadline = start_ns_ + int64_t(next_index_) * period_ns;
+        int64_t deadline = start_ns_ + int64_t(next_index_) * period_ns_;
         if (deadline > until) break;
         const int64_t woke = sleep_then_spin_until(deadline, spin_ns);
         const int64_t late = woke - deadline;
-        if (late > resync_ns) {
+        // A controller that pause-steps the simulation (CSP) counts ticks, not wall time: a burst of
+        // catch-up ticks would run past its pause. While it does, re-base on any lateness.
+        const bool pause_stepping = csp_ && woke - last_csp_pause_ns_ < kPauseSteppingWindowNs;
+        if (late > resync_ns || (pause_stepping && late > period_ns_)) {
             // Far behind (the process was stopped): re-base rather than run a burst of ticks.
             start_ns_ = woke;
             next_index_ = 0;
@@ -107,24 +125,56 @@ uint64_t RealtimeRunner::run_for(double wall_seconds) {
         } else {
             lateness_hist_[std::min<std::size_t>(std::size_t(late / 1000), kLatencyBins - 1)]++;
         }
-        handle_pad();
+        if (csp_) handle_csp();
+        // A car that Custom AI owns is not driven by the pad (as in AC: CSP replaces the controller).
+        if (options_.pad && !(csp_ && csp_->driving())) handle_pad();
+        set_paused_state();
         CarInput& in = sim_.controls()[0];
         in.shift = pending_shift_;
-        if (!sim_.paused()) {
+        const bool ticked = !sim_.paused();
+        if (ticked) {
+            if (csp_) csp_->apply_pending(sim_);
             sim_.step(1);
             pending_shift_ = 0;
             ++ticks;
             stats_.ticks++;
         } else {
             sim_.write_pages();
+            if (csp_paused_) stats_.csp_paused_loops++;
         }
         in.shift = 0;
         if (last_sequence_ != 0) pad_.store_applied(last_sequence_, sim_.physics_pages()[0].packetId);
         publish();
+        if (csp_) csp_->publish(sim_);
         stats_.loops++;
         ++next_index_;
+        if (ticked && extra_sleep_ns_ > 0) {
+            // CSP's extra_sleep_ms slows the simulation: sleep, and move the schedule with it.
+            sleep_ns(extra_sleep_ns_);
+            start_ns_ += extra_sleep_ns_;
+        }
     }
     return ticks;
+}
+
+void RealtimeRunner::handle_csp() {
+    const CspSimDirectives& d = csp_->poll_sim_state();
+    csp_paused_ = d.pause;
+    if (csp_paused_) last_csp_pause_ns_ = steady_now_ns();
+    extra_sleep_ns_ = int64_t(d.extra_sleep_ms) * 1'000'000;
+    const double scale = options_.time_scale * double(d.time_scale);
+    if (scale != effective_scale_) {
+        // Keep the current deadline, change the spacing of the next ones (no burst, no gap).
+        start_ns_ += int64_t(next_index_) * period_ns_;
+        next_index_ = 0;
+        effective_scale_ = scale;
+        period_ns_ = int64_t(std::llround(1e9 * kPhysicsDt / scale));
+        stats_.rebases++;
+    }
+    // CSP applies controls in its physics update: while paused the car keeps the inputs of its last
+    // tick (the page then holds the session's safe values, which must not show up in the pages).
+    CarInput held = sim_.controls()[0];
+    csp_->poll_controls(sim_, csp_paused_ ? held : sim_.controls()[0], pending_shift_, drs_on_);
 }
 
 RunnerStats RealtimeRunner::stats() const {

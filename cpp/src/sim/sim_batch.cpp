@@ -279,16 +279,21 @@ void SimBatch::update_track_state(std::size_t car, double dt) {
     const double wx[4] = {p.cog_to_front_m, p.cog_to_front_m, -p.cog_to_rear_m, -p.cog_to_rear_m};
     const double wy[4] = {p.track_front_m / 2, -p.track_front_m / 2, p.track_rear_m / 2, -p.track_rear_m / 2};
     int out = 0;
+    uint32_t out_mask = 0;
     bool barrier = false;
     for (int i = 0; i < 4; ++i) {
         const double lat = pr.lateral + wx[i] * sh + wy[i] * ch;
         const double s_w = pr.s + wx[i] * ch - wy[i] * sh;
         const Surface surf = tr.surface_at(s_w, lat);
         road.grip[i] = tr.grip(surf) * weather_grip_;
-        if (surf == Surface::Runoff || surf == Surface::Barrier) ++out;
+        if (surf == Surface::Runoff || surf == Surface::Barrier) {
+            ++out;
+            out_mask |= 1u << i;
+        }
         if (surf == Surface::Barrier) barrier = true;
     }
     pr.tyres_out = out;
+    pr.tyres_out_mask = out_mask;
 
     // ---- barrier contact: bounce off the wall, lose speed, register damage ----
     if (barrier && dt > 0.0) {

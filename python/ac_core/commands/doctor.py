@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ac_core import control_outputs, pages, shm
+from ac_core import control_outputs, csp, pages, shm
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,17 +20,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prefix", default=shm.DEFAULT_PREFIX, help="page name prefix (default: acpmf_)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--watch-seconds", type=float, default=0.3, help="how long to watch packetId for liveness")
+    p.add_argument("--csp-car", type=int, default=0, help="car index for the CSP Custom AI check (default 0)")
+    p.add_argument(
+        "--csp-probe",
+        action="store_true",
+        help="take car N over through CSP Custom AI for a moment (the car brakes) to check that CSP hands it over",
+    )
     p.set_defaults(func=run)
 
 
-def collect(prefix: str, watch_seconds: float) -> dict[str, Any]:
+def collect(prefix: str, watch_seconds: float, csp_car: int = 0, csp_probe: bool = False) -> dict[str, Any]:
     infos = shm.probe_pages(prefix)
+    csp_prefix = csp.csp_prefix_for(prefix)
     report: dict[str, Any] = {
         "prefix": prefix,
         "pages": [vars(i) for i in infos],
         "session": None,
         "controls": [vars(o) for o in control_outputs.probe_all()],
+        "csp": csp.probe(csp_prefix, csp_car, watch_seconds),
     }
+    if csp_probe:
+        report["csp"]["takeover"] = csp.probe_takeover(csp_prefix, csp_car)
     if all(i.found and i.error is None for i in infos):
         with shm.PageSet(prefix) as ps:
             liveness, packets = shm.observe_liveness(ps, watch_seconds)
@@ -86,12 +96,27 @@ def print_table(report: dict[str, Any]) -> None:
     print("\nControl outputs")
     for c in report["controls"]:
         print(f"  {c['name']:<8} {'usable' if c['usable'] else 'no':<7} {c['detail']}")
+    c = report["csp"]
+    print("\nCSP Custom AI (car {})".format(c["car_index"]))
+    for kind, page in c["pages"].items():
+        found = "yes" if page["found"] else "no"
+        extra = page.get("error") or (f"{page['size']} bytes" if page["found"] else "")
+        if page.get("writer_pid"):
+            extra += f", written by ac_core (pid {page['writer_pid']})"
+        print(f"  {kind:<13} {found:<4} {extra}")
+    print(f"  {'usable' if c['usable'] else 'state'}: {c['state']}")
+    if "takeover" in c:
+        t = c["takeover"]
+        if t["took_over"]:
+            print(f"  probe: CSP took the car over ({t['car_packets_per_s']} car packets/s); released, braking")
+        else:
+            print(f"  probe: {t.get('error', 'CSP did not take the car over')}")
     if "advice" in report:
         print(f"\n{report['advice']}")
 
 
 def run(args: argparse.Namespace) -> int:
-    report = collect(args.prefix, args.watch_seconds)
+    report = collect(args.prefix, args.watch_seconds, args.csp_car, args.csp_probe)
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)
         print()

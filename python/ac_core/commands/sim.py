@@ -14,7 +14,8 @@ def register(subparsers: Any) -> None:
         help="run the built-in simulator (real-time pages + pad page) or its reference lap",
         description=(
             "Without --reference-lap: publish <prefix>physics/graphics/static in real time at 333 Hz, "
-            "driven by the pad page <prefix>pad, until Ctrl-C/SIGTERM. With --reference-lap: drive one "
+            "driven by the pad page <prefix>pad and/or CSP's Custom AI pages (--protocol), "
+            "until Ctrl-C/SIGTERM. With --reference-lap: drive one "
             "flying lap with the model-based reference driver and print its figures."
         ),
     )
@@ -24,6 +25,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--weather", default="clear", help="clear, damp or wet")
     p.add_argument("--lap-start", default="pit_out", help="pit_out, flying or standing")
     p.add_argument("--manual", action="store_true", help="manual gearbox (pad gear buttons)")
+    p.add_argument(
+        "--protocol",
+        default="both",
+        choices=("pad", "csp", "both"),
+        help="controls from the pad page, CSP's Custom AI pages (CarControls/Car/CarPublic/SimState, "
+        "named as the game's when --prefix is acpmf_, else under the prefix), or both (default; Custom AI "
+        "takes the car from the pad once a CarControls page appears)",
+    )
+    p.add_argument("--csp-car", type=int, default=0, help="the car index CSP's pages use (default 0)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
     p.add_argument(
         "--spin-us",
@@ -83,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             auto_shift=not args.manual,
             duration_s=args.duration,
             spin_s=args.spin_us * 1e-6,
+            protocol=args.protocol,
+            csp_car_index=args.csp_car,
             on_start=main_loop_banner,
         )
     except FileExistsError as e:

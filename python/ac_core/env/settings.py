@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-BACKENDS = ("sim", "sim-live", "ac")
+BACKENDS = ("sim", "sim-live", "ac", "csp")
+CSP_MODES = ("pause", "realtime")
 ACTION_SETS = ("discrete", "discrete_fine", "continuous")
 LAP_STARTS = ("pit_out", "flying", "standing", "random")
 CARS = ("FormulaAlpha2022",)
@@ -59,9 +60,15 @@ class EnvSettings:
     restart_button: int = 3  # ac backend: controller button bound to "restart session" in AC
     reset_timeout_s: float = 20.0
     spawn_sim: bool = True  # sim-live: start `ac-core sim` ourselves (False: attach to a running one)
-    time_scale: float = 1.0  # sim-live: the spawned simulator's time scale
+    time_scale: float = 1.0  # sim-live: the spawned simulator's time scale; csp: CSP's SimState.v1 time_scale
     track_file: str | None = None  # ac backend: track model file (default: from the AC install)
     ac_root: str | None = None  # ac backend: AC install folder (to find content/tracks/<track>/…)
+    # csp backend (CSP Custom AI, docs/csp.md)
+    csp_mode: str = "pause"  # pause: pause → observe → act → resume for k ticks | realtime: runs at time_scale
+    csp_sim: bool = False  # drive the built-in simulator (spawned, --protocol csp) instead of the game
+    csp_car_index: int = 0  # the car CSP hands over (0 = the player's)
+    csp_sim_state_version: int = 1  # 1: SimState.v1 (CSP ≥ 0.2.8, time_scale) | 0: SimState.v0 (older CSP)
+    csp_watchdog: bool = True  # a watchdog process brakes the car if this process dies
 
     def __post_init__(self) -> None:
         if isinstance(self.reward, dict):  # built directly from a mapping, e.g. EnvSettings(reward={...})
@@ -84,12 +91,14 @@ _CHOICES = {
     "action_set": ACTION_SETS,
     "lap_start": LAP_STARTS,
     "feeder": ("auto", "vjoy", "uinput", "pad"),
+    "csp_mode": CSP_MODES,
 }
 _POSITIVE = {
     "control_hz", "max_episode_seconds", "steer_rate", "off_track_grace_s", "no_progress_s",
     "lookahead_distance_m", "ray_range_m", "reset_timeout_s", "time_scale",
 }  # fmt: skip
-_MIN_INT = {"max_laps": 0, "off_track_tyres": 0, "lookahead_points": 1, "ray_count": 1, "restart_button": 1}
+_MIN_INT = {"max_laps": 0, "off_track_tyres": 0, "lookahead_points": 1, "ray_count": 1, "restart_button": 1,
+            "csp_car_index": 0}
 
 
 def _coerce(key: str, value: Any, target: type, where: str) -> Any:
@@ -168,14 +177,15 @@ def make_settings(mapping: dict[str, Any] | None = None, *, where: str = "env.",
         raise EnvConfigError(
             f"{where}off_track_tyres must be 0..3 (terminate when more are out), got {settings.off_track_tyres}"
         )
-    if settings.backend != "ac" and settings.car not in CARS:
+    if settings.backend not in ("ac", "csp") and settings.car not in CARS:
         # The real game drives whatever car is loaded (checked against its static page); the built-in
         # simulator has one parameter set.
         raise EnvConfigError(f"{where}car = {settings.car!r} is not valid for backend {settings.backend!r}; "
                              f"choose one of: {', '.join(CARS)}")
-    if settings.backend != "sim" and settings.lap_start == "random":
-        raise EnvConfigError(f"{where}lap_start 'random' needs backend 'sim' (a live car cannot be teleported); "
+    if settings.backend not in ("sim", "csp") and settings.lap_start == "random":
+        raise EnvConfigError(f"{where}lap_start 'random' needs backend 'sim' or 'csp' (teleports); "
                              "choose one of: pit_out, flying, standing")
+    _check_csp(settings, where)
     _check_weather(settings.weather, where)
     return settings
 
@@ -196,6 +206,15 @@ def _reward_weights(value: Any, where: str) -> RewardWeights:
             raise EnvConfigError(f"{where}reward.{k} must be ≥ 0 (it is subtracted or added by its sign), got {v}")
         out[k] = v
     return RewardWeights(**out)
+
+
+def _check_csp(settings: EnvSettings, where: str) -> None:
+    if settings.csp_sim_state_version not in (0, 1):
+        raise EnvConfigError(f"{where}csp_sim_state_version = {settings.csp_sim_state_version!r} is not valid; "
+                             "choose one of: 1 (CSP ≥ 0.2.8), 0 (older CSP, no time scale)")
+    if settings.backend == "csp" and settings.csp_sim_state_version == 0 and settings.time_scale != 1.0:
+        raise EnvConfigError(f"{where}time_scale = {settings.time_scale} needs csp_sim_state_version 1 "
+                             "(SimState.v1, CSP ≥ 0.2.8); set time_scale to 1 for older CSP")
 
 
 def _check_weather(weather: str, where: str) -> None:

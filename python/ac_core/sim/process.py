@@ -1,4 +1,5 @@
-"""The simulator as its own process: real-time pages + pad page (``ac-core sim``).
+"""The simulator as its own process: real-time pages + pad page and/or CSP's Custom AI pages
+(``ac-core sim [--protocol pad|csp|both]``).
 
 The loop is C++ (:class:`ac_core._core.RealtimeRunner`: absolute deadlines, sleep + short spin,
 seqlocked page writes, pad reads and echo). Python runs it in short slices so that SIGINT/SIGTERM
@@ -16,6 +17,7 @@ from typing import Any
 from ac_core import _core
 
 SLICE_S = 0.05  # how often the loop comes back to Python to look at signals
+PROTOCOLS = ("pad", "csp", "both")
 LIVE_CHECK_S = 0.05  # a live simulator republishes its pages every 3 ms
 
 
@@ -60,6 +62,8 @@ def run_process(
     auto_shift: bool = True,
     duration_s: float | None = None,
     spin_s: float = 0.0002,
+    protocol: str = "both",
+    csp_car_index: int = 0,
     on_start: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Run the simulator process until SIGINT/SIGTERM (or ``duration_s`` of wall time); returns the
@@ -71,6 +75,10 @@ def run_process(
         raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
     if lap_start not in LAP_STARTS:
         raise ValueError(f"unknown lap_start {lap_start!r}; valid values: {', '.join(LAP_STARTS)}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; valid values: {', '.join(PROTOCOLS)}")
+    if csp_car_index < 0:
+        raise ValueError(f"--csp-car must be >= 0 (0 = the player's car), got {csp_car_index}")
     if not time_scale > 0:
         raise ValueError(f"--time-scale must be > 0 (1.0 = real time), got {time_scale}")
     if live_simulator_owns(prefix):
@@ -81,8 +89,12 @@ def run_process(
     opts.auto_shift = auto_shift
     if not 0.0 <= spin_s <= 0.003:
         raise ValueError(f"--spin-us must be between 0 and 3000 (one physics tick), got {spin_s * 1e6:.0f}")
+    from ac_core.csp import csp_prefix_for
+
     runner = _core.RealtimeRunner(
-        native_track(track), VehicleParams(), opts, prefix=prefix, time_scale=time_scale, spin_s=spin_s
+        native_track(track), VehicleParams(), opts, prefix=prefix, time_scale=time_scale, spin_s=spin_s,
+        pad=protocol in ("pad", "both"), csp=protocol in ("csp", "both"), csp_prefix=csp_prefix_for(prefix),
+        csp_car_index=csp_car_index,
     )
     flag = _StopFlag()
     previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -98,7 +110,10 @@ def run_process(
                 runner.run_for(min(SLICE_S, left))
             else:
                 runner.run_for(SLICE_S)
-        return dict(runner.stats, stopped_by_signal=flag.signal)
+        stats = dict(runner.stats, stopped_by_signal=flag.signal)
+        if runner.csp_stats is not None:
+            stats["csp"] = runner.csp_stats
+        return stats
     finally:
         runner.close()
         for sig, handler in previous.items():
@@ -108,5 +123,6 @@ def run_process(
 def main_loop_banner(runner: Any, out: Any = sys.stderr) -> None:
     names = ", ".join(runner.page_names)
     print(
-        f"ac-core sim: publishing {names} at 333 Hz; pad page read when present. Ctrl-C to stop.", file=out, flush=True
+        f"ac-core sim: publishing {names} at 333 Hz; controls from the pad page and/or CSP's CarControls page "
+        "when present. Ctrl-C to stop.", file=out, flush=True
     )

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ac_core/pad.hpp"
+#include "ac_core/sim/csp_server.hpp"
 #include "ac_core/shared_page.hpp"
 #include "ac_core/sim/sim_batch.hpp"
 #include "ac_core/snapshot.hpp"
@@ -31,6 +32,10 @@ struct RunnerOptions {
     double spin_s = 0.0002;       // busy-wait this long before each deadline
     double resync_after_s = 0.1;  // re-base the schedule when this far behind
     bool replace_stale = true;    // remove pages a crashed sim left behind (POSIX)
+    bool pad = true;              // read the pad page "<prefix>pad"
+    bool csp = false;             // serve CSP's Custom AI pages "<csp_prefix>AcTools.CSP.NewBehaviour.CustomAI.*"
+    std::string csp_prefix;       // "" = the names the game uses
+    int csp_car_index = 0;
 };
 
 struct RunnerStats {
@@ -38,6 +43,8 @@ struct RunnerStats {
     uint64_t loops = 0;           // loop iterations (ticks + paused iterations)
     uint64_t resyncs = 0;
     uint64_t pad_controls = 0;    // pad writes applied
+    uint64_t csp_paused_loops = 0; // loop iterations held by CSP's pause flag
+    uint64_t rebases = 0;          // schedule re-based for a time-scale change
     double lateness_p50_us = 0, lateness_p99_us = 0, lateness_max_us = 0;
 };
 
@@ -61,17 +68,28 @@ public:
     const RunnerOptions& options() const { return options_; }
     RunnerStats stats() const;
     bool pad_attached() const noexcept { return pad_.attached(); }
+    // The CSP side (nullptr unless options.csp). Read its stats only while run_for is not running.
+    const CspServer* csp() const noexcept { return csp_.get(); }
+    double effective_time_scale() const noexcept { return effective_scale_; }
     std::vector<std::string> page_names() const;
 
 private:
     void handle_pad();
+    void handle_csp();
     void publish();
+    void set_paused_state();
 
     SimBatch sim_;
     RunnerOptions options_;
     SharedPage physics_page_, graphics_page_, static_page_;
     std::unique_ptr<SeqlockPageWriter> physics_writer_, graphics_writer_, static_writer_;
     PadLink pad_;
+    std::unique_ptr<CspServer> csp_;
+    bool pad_paused_ = false, csp_paused_ = false;
+    double effective_scale_ = 1.0;
+    int64_t period_ns_ = 0;
+    int64_t extra_sleep_ns_ = 0;
+    int64_t last_csp_pause_ns_ = -(int64_t(1) << 62);
     uint32_t last_buttons_ = 0;
     uint32_t last_sequence_ = 0;
     bool drs_on_ = false;

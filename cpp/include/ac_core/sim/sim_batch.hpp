@@ -71,6 +71,7 @@ struct CarProgress {
     int completed_laps = 0;
     int last_lap_ms = 0, best_lap_ms = 0, last_sector_ms = 0;
     int tyres_out = 0;
+    uint32_t tyres_out_mask = 0;  // bit i = wheel i (FL, FR, RL, RR) off the track
     int collisions = 0;
     float damage[5] = {0, 0, 0, 0, 0};
     int32_t packet_id = 0;

@@ -1,5 +1,6 @@
-"""Page producers for the environment: ``sim`` (in-process), ``sim-live`` (simulator process) and
-``ac`` (the real game). Each exposes the same page arrays, so the observation, reward and episode
+"""Page producers for the environment: ``sim`` (in-process), ``sim-live`` (simulator process),
+``ac`` (the real game through a virtual joystick) and ``csp`` (the game through CSP's Custom AI).
+Each exposes the same page arrays, so the observation, reward and episode
 logic never see which one runs."""
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ def make_backend(settings: EnvSettings, n: int = 1) -> Backend:
         from ac_core.env.backends.live import SimLiveBackend
 
         return SimLiveBackend(settings)
+    if settings.backend == "csp":
+        from ac_core.env.backends.csp import CspBackend
+
+        return CspBackend(settings)
     from ac_core.env.backends.live import AcBackend
 
     return AcBackend(settings)

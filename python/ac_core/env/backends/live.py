@@ -1,5 +1,11 @@
 """Live backends: one car whose pages come from shared memory and whose controls go to a feeder.
 
+:class:`LivePages` is what every live backend shares (``sim-live``, ``ac`` and ``csp`` in
+:mod:`ac_core.env.backends.csp`): the AC pages of one car and checked snapshots of them into the page
+arrays the observation reads; the functions below load the game's track model (:func:`game_track`)
+and start / stop a simulator process (:func:`spawn_simulator`, :func:`stop_process`).
+:class:`LiveBackend` adds the physics-paced stepping of ``sim-live`` and ``ac``.
+
 ``sim-live``: the built-in simulator as its own process (``ac-core sim``), driven through the pad
 page — the exact code path used against the game (mapping, checked snapshots, poller, feeder,
 physics-aligned stepper), run on any machine.
@@ -15,6 +21,7 @@ that stops publishing for ``reset_timeout_s`` raises ``GameStoppedError``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -37,7 +44,9 @@ class GameStoppedError(RuntimeError):
     """The page producer stopped (game closed, simulator died) during an episode."""
 
 
-class LiveBackend(Backend):
+class LivePages(Backend):
+    """One car's AC pages from shared memory under ``prefix``, snapshotted into ``physics``/``graphics``."""
+
     n = 1
 
     def __init__(self, settings: EnvSettings, prefix: str) -> None:
@@ -47,20 +56,30 @@ class LiveBackend(Backend):
         self.physics = np.zeros(1, dtype=P.PHYSICS_DTYPE)
         self.graphics = np.zeros(1, dtype=P.GRAPHICS_DTYPE)
         self.static = self.pages.static
+        self._snapshot()
+
+    def _snapshot(self) -> tuple[int, int]:
+        pid = self.pages.read_physics(self.physics[0:1].reshape(()))
+        gid = self.pages.read_graphics(self.graphics[0:1].reshape(()))
+        return pid, gid
+
+    def close(self) -> None:
+        self.pages.close()
+
+
+class LiveBackend(LivePages):
+    """Steps that end after k new physics packetIds (the poller + stepper), controls through a feeder."""
+
+    def __init__(self, settings: EnvSettings, prefix: str) -> None:
+        super().__init__(settings, prefix)
         self._phys_page = _core.SharedPage.open(prefix + "physics")
         self._poller = _core.TelemetryPoller(self._phys_page, None)
         self._poller.start()
         self._stepper = _core.PhysicsStepper(self._poller, settings.ticks_per_step)
         self.feeder: Any = None
         self._step_count = 0
-        self._snapshot()
 
     # -- pages -----------------------------------------------------------------------------------
-    def _snapshot(self) -> tuple[int, int]:
-        pid = self.pages.read_physics(self.physics[0:1].reshape(()))
-        gid = self.pages.read_graphics(self.graphics[0:1].reshape(()))
-        return pid, gid
-
     def _wait_packets(self, count: int, timeout_s: float, what: str) -> int:
         """Wait until `count` new physics packets arrived; returns the last packetId."""
         last = int(self.physics["packetId"][0])
@@ -101,7 +120,7 @@ class LiveBackend(Backend):
         if self.feeder is not None and hasattr(self.feeder, "close"):
             self.feeder.close()
             self.feeder = None
-        self.pages.close()
+        super().close()
         self._phys_page.close()
 
     def _press(self, button_bits: int, what: str, hold_s: float = 0.1) -> None:
@@ -122,7 +141,7 @@ class SimLiveBackend(LiveBackend):
         prefix = settings.prefix
         if settings.spawn_sim:
             if prefix == "acpmf_":  # never collide with a real game or another simulator
-                prefix = f"acsim{os.getpid()}_{id(self) & 0xFFFF:x}_"
+                prefix = unique_sim_prefix(self)
             self._process = spawn_simulator(settings, prefix)
         try:
             # The pad page first: the simulator attaches to it as its controller.
@@ -150,12 +169,7 @@ class SimLiveBackend(LiveBackend):
         self._snapshot()
 
     def _stop_process(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        stop_process(self._process)
         self._process = None
 
     def close(self) -> None:
@@ -163,10 +177,23 @@ class SimLiveBackend(LiveBackend):
         self._stop_process()
 
 
-def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0) -> subprocess.Popen:
+_spawned = itertools.count()
+
+
+def unique_sim_prefix(owner: object) -> str:
+    """A page prefix for a simulator this process spawns: never the game's, never another's (a counter,
+    not the owner's id(): a new backend can get a closed one's address while its pages are going)."""
+    return f"acsim{os.getpid()}_{next(_spawned)}_{id(owner) & 0xFF:x}_"
+
+
+def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0, *, protocol: str = "pad",
+                    time_scale: float | None = None) -> subprocess.Popen:
     """Start ``ac-core sim`` for this environment and wait until its pages exist."""
+    lap_start = "flying" if settings.lap_start == "random" else settings.lap_start
+    scale = settings.time_scale if time_scale is None else time_scale
     cmd = [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--track", settings.track,
-           "--weather", settings.weather, "--lap-start", settings.lap_start, "--time-scale", str(settings.time_scale)]
+           "--weather", settings.weather, "--lap-start", lap_start, "--time-scale", str(scale),
+           "--protocol", protocol]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -178,6 +205,17 @@ def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0)
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError(f"the simulator did not publish its pages within {timeout_s:.0f} s: {' '.join(cmd)}")
+
+
+def stop_process(process: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
+    """Terminate a child we started (SIGTERM, then SIGKILL after `timeout_s`)."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _normalise_name(name: str) -> str:
@@ -210,6 +248,27 @@ def find_fast_lane(track: str, layout: str, ac_root: str | None) -> Path:
     )
 
 
+def game_track(settings: EnvSettings, static: np.ndarray) -> Any:
+    """The track model of the session the game runs, after checking that it runs the configured car
+    and track (EnvConfigError naming both otherwise)."""
+    summary = P.static_summary(static)
+    car, track = summary["carModel"], summary["track"]
+    mismatches = []
+    if _normalise_name(car) != _normalise_name(settings.car):
+        mismatches.append(f"car {car!r} (config env.car = {settings.car!r})")
+    if settings.track_file is None and _normalise_name(track) != _normalise_name(settings.track):
+        mismatches.append(f"track {track!r} (config env.track = {settings.track!r})")
+    if mismatches:
+        raise EnvConfigError(
+            f"Assetto Corsa is running {' and '.join(mismatches)}: load the configured car and track in AC, "
+            "or change env.car / env.track to what AC is running"
+        )
+    from ac_core.track import load_track
+
+    path = settings.track_file or str(find_fast_lane(track, summary["trackConfiguration"], settings.ac_root))
+    return load_track(path)
+
+
 def make_feeder(kind: str, prefix: str) -> Any:
     if kind == "auto":
         kind = "vjoy" if sys.platform == "win32" else "uinput"
@@ -232,24 +291,11 @@ class AcBackend(LiveBackend):
             super().__init__(settings, settings.prefix)
         except PageNotFoundError as e:
             raise GameStoppedError(str(e)) from None
-        summary = P.static_summary(self.static)
-        car, track = summary["carModel"], summary["track"]
-        want_car = settings.car
-        mismatches = []
-        if _normalise_name(car) != _normalise_name(want_car):
-            mismatches.append(f"car {car!r} (config env.car = {want_car!r})")
-        if settings.track_file is None and _normalise_name(track) != _normalise_name(settings.track):
-            mismatches.append(f"track {track!r} (config env.track = {settings.track!r})")
-        if mismatches:
+        try:
+            self.track = game_track(settings, self.static)
+        except BaseException:
             self.close()
-            raise EnvConfigError(
-                f"Assetto Corsa is running {' and '.join(mismatches)}: load the configured car and track in AC, "
-                "or change env.car / env.track to what AC is running"
-            )
-        from ac_core.track import load_track
-
-        path = settings.track_file or str(find_fast_lane(track, summary["trackConfiguration"], settings.ac_root))
-        self.track = load_track(path)
+            raise
         try:
             self.feeder = make_feeder(settings.feeder, settings.prefix)
         except BaseException:
