@@ -10,7 +10,8 @@ JOBS=${JOBS:-2}
 echo "== install"
 # The CPU build of torch first, so the project's `torch>=2.1` is already met (no multi-GB CUDA pull).
 "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q torch==2.13.0
-"$PY" -m pip install -q ".[test]"
+# distributed: Ray, so the scale-out tests and benchmarks run (they skip, saying why, without it).
+"$PY" -m pip install -q ".[test,distributed]"
 
 echo "== ruff"
 "$PY" -m ruff check python tests benchmarks

@@ -19,13 +19,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-envs", type=int, default=None, help="shortcut for --set env.n_envs=N (cars in the batch)")
     p.add_argument("--device", default=None, help="shortcut for --set train.device=… (auto, cpu, cuda)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in CI logs)")
+    scale = p.add_argument_group("scale-out on Ray (pip install .[distributed]; see docs/distributed.md)")
+    scale.add_argument("--ray-address", default=None,
+                       help="train on a Ray cluster: local (start one here), auto, HOST:PORT or ray://HOST:10001")
+    scale.add_argument("--collectors", type=int, default=None,
+                       help="simulator collectors (Ray actors, each running env.n_envs cars; default 2)")
+    scale.add_argument("--run-name", default="main", help="names this run's actors; game boxes join it by name")
+    scale.add_argument("--local-cpus", type=int, default=None,
+                       help="with --ray-address local: logical CPUs of the local cluster (default: all)")
+    scale.add_argument("--insecure-no-auth", action="store_true",
+                       help="connect to a remote cluster without token authentication (trusted networks only)")
     p.set_defaults(func=run)
+
+
+def _train_on_cluster(args: argparse.Namespace, cfg: object) -> object:
+    from ac_core.distributed import require_ray
+
+    require_ray("ac-core train --ray-address")
+    from ac_core.distributed.driver import train_on_cluster
+    from ac_core.distributed.settings import ClusterSettings, ScaleOutSettings
+
+    cluster = ClusterSettings(args.ray_address, run_name=args.run_name, insecure_no_auth=args.insecure_no_auth,
+                              local_cpus=args.local_cpus)
+    scale = ScaleOutSettings(collectors=2 if args.collectors is None else args.collectors)
+    return train_on_cluster(cfg, cluster, scale, resume=args.resume)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
     from ac_core.config import ConfigError, load_config, override
+    from ac_core.distributed import DistributedSetupError, RayMissingError
+    from ac_core.distributed.cluster import ClusterConnectionError
     from ac_core.env.settings import EnvConfigError
 
+    if args.ray_address is None and (args.collectors is not None or args.local_cpus is not None):
+        print("ac-core train: --collectors and --local-cpus need --ray-address (use --ray-address local for a "
+              "cluster on this machine)", file=sys.stderr)
+        return 2
     try:
         cfg = load_config(args.config)
         sets = list(args.set)
@@ -43,10 +72,16 @@ def run(args: argparse.Namespace) -> int:
             sets.append("train.progress=false")
         if sets:
             cfg = override(cfg, sets)
-        from ac_core.training import train_racing
+        if args.ray_address is not None:
+            result = _train_on_cluster(args, cfg)
+        else:
+            from ac_core.training import train_racing
 
-        result = train_racing(cfg, resume=args.resume)
+            result = train_racing(cfg, resume=args.resume)
     except (ConfigError, EnvConfigError) as e:
+        print(f"ac-core train: {e}", file=sys.stderr)
+        return 2
+    except (RayMissingError, DistributedSetupError, ClusterConnectionError) as e:
         print(f"ac-core train: {e}", file=sys.stderr)
         return 2
     out = Path(cfg.train.checkpoint_dir)
