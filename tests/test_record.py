@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ac_core.cli import main
@@ -77,3 +78,84 @@ def test_writer_flushes_so_nothing_is_lost(tmp_path: Path) -> None:
     assert (tmp_path / "z.csv").read_text().splitlines()[1] == "1,nan"
     assert json.loads((tmp_path / "z.jsonl").read_text()) == {"a": 1, "b": None}
     w.close()
+
+
+def _moving_car(pub: PagePublisher, stop: threading.Event, track_name: str = "spa") -> None:
+    """A car driving the built-in track's centre line at 180 km/h, published at ~100 Hz."""
+    from ac_core import pages as P
+    from ac_core.track import load_track
+
+    track = load_track("spa")
+    P.set_text(pub.static, "track", track_name)
+    pub.publish("static")
+    s, pid = 100.0, 0
+    while not stop.is_set():
+        pid += 1
+        s += 0.5
+        x, z, y = track.position(s)  # (x, z, elevation)
+        pub.physics["packetId"] = pid
+        pub.physics["speedKmh"] = 180.0
+        pub.physics["gear"] = 5
+        pub.graphics["carCoordinates"] = [x, y, z]
+        pub.publish("physics", "graphics")
+        time.sleep(0.01)
+
+
+def test_record_writes_a_top_down_video_of_the_car(prefix: str, tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    with PagePublisher(prefix) as pub:
+        stop = threading.Event()
+        t = threading.Thread(target=_moving_car, args=(pub, stop))
+        t.start()
+        try:
+            time.sleep(0.05)
+            out = tmp_path / "drive"
+            rc = main(["record", "--prefix", prefix, "--out", str(out), "--rate", "50", "--duration", "0.8",
+                       "--video", str(tmp_path / "drive.gif"), "--video-fps", "10"])
+        finally:
+            stop.set()
+            t.join()
+    assert rc == 0, capsys.readouterr().err
+    assert out.with_suffix(".csv").is_file(), "telemetry is written as well"
+    with Image.open(tmp_path / "drive.gif") as gif:
+        assert 5 <= gif.n_frames <= 10  # 0.8 s at 10 fps
+        first = np.asarray(gif.convert("RGB"))
+        gif.seek(gif.n_frames - 1)
+        last = np.asarray(gif.convert("RGB"))
+    red = (first[..., 0] > 180) & (first[..., 1] < 60) & (first[..., 2] < 60)
+    assert red.sum() > 5, "the car is drawn"
+    assert not np.array_equal(first, last), "the view follows the moving car"
+    assert "video: " in capsys.readouterr().out
+
+
+def test_record_video_errors_come_before_recording(prefix: str, tmp_path: Path, capsys) -> None:
+    with PagePublisher(prefix) as pub:
+        stop = threading.Event()
+        t = threading.Thread(target=_moving_car, args=(pub, stop, "monza"))
+        t.start()
+        try:
+            time.sleep(0.05)
+            base = ["record", "--prefix", prefix, "--out", str(tmp_path / "r"), "--duration", "0.2"]
+            assert main([*base, "--video", str(tmp_path / "v.avi")]) == 2
+            assert "use a .gif or .mp4" in capsys.readouterr().err
+            assert main([*base, "--video", str(tmp_path / "missing" / "v.gif")]) == 2
+            assert "does not exist" in capsys.readouterr().err
+            assert main([*base, "--video", str(tmp_path / "v.gif")]) == 2  # monza is not built in
+            assert "pass --track" in capsys.readouterr().err
+            assert not (tmp_path / "r.csv").exists(), "nothing recorded when the video could not be made"
+            assert main([*base, "--video", str(tmp_path / "v.gif"), "--track", "spa"]) == 0
+        finally:
+            stop.set()
+            t.join()
+    assert (tmp_path / "v.gif").is_file()
+
+
+def test_travel_heading_follows_motion_and_holds_when_still() -> None:
+    from ac_core.video import travel_heading
+
+    x = np.array([0.0, 1.0, 2.0, 2.0, 2.0])
+    z = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
+    h = travel_heading(x, z)
+    assert h[:4] == pytest.approx([0.0, 0.0, 0.0, 0.0])
+    assert h[4] == pytest.approx(np.pi / 2)

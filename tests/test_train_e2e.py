@@ -48,7 +48,8 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert main(["train", "--config", str(cfg), "--out", str(ck), "--log-dir", str(logs)]) == 0
     assert (ck / "last.pt").is_file() and (ck / "best.pt").is_file() and (ck / "step_240.pt").is_file()
     assert any(logs.iterdir()), "TensorBoard event files"
-    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "2", "--save-rollouts", str(runs)]) == 0
+    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "2", "--save-rollouts", str(runs),
+                 "--video", "gif"]) == 0
     summary = json.loads((runs / "summary.json").read_text())
     for key in ("episodes", "completed_laps", "best_lap_time_s", "mean_lap_time_s", "off_track_events",
                 "collisions", "avg_speed_kmh", "cumulative_reward", "reference_lap_time_s"):
@@ -60,6 +61,9 @@ def test_train_then_eval(tmp_path: Path) -> None:
                                       "gear", "rpm", "lateral", "tyres_out", "reward"}
     assert len(json.loads((runs / "episode_0.json").read_text())) == len(rows)
     assert (runs / "track_map.png").stat().st_size > 10_000 and (runs / "speed_trace.png").is_file()
+    video = Path(summary["video"])
+    assert video.parent == runs and video.suffix == ".gif" and video.stat().st_size > 1_000
+    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--video", "gif"]) == 2  # needs --save-rollouts
 
 
 def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

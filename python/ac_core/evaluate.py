@@ -61,7 +61,7 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
         EpisodeResult, dict[str, np.ndarray]]:
     obs, info = env.reset(seed=seed)
     result = EpisodeResult(index=index, seed=seed, steps=0)
-    trace: dict[str, list[float]] = {"x": [], "z": [], "speed_kmh": [], "distance": []}
+    trace: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed_kmh": [], "gear": [], "distance": []}
     length = float(env.unwrapped.core.track_length)
     start_s = info["s"]
     dt = env.unwrapped.settings.step_seconds
@@ -82,9 +82,11 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
         }  # fmt: skip
         if writer is not None:
             writer.write(row, flush=result.steps % 200 == 0)
+        trace["t"].append(row["time"])
         trace["x"].append(x)
         trace["z"].append(z)
         trace["speed_kmh"].append(raw["speedKmh"])
+        trace["gear"].append(raw["gear"])
         trace["distance"].append((info["s"] - start_s) % length if info["s"] == info["s"] else np.nan)
         if terminated or truncated:
             result.off_track_events = int(info["off_track_events"])
@@ -120,7 +122,9 @@ def summarize(results: list[EpisodeResult], reference_lap_s: float | None) -> di
 
 def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, *, seed: int = 12345,
              env_overrides: dict[str, Any] | None = None, plots: bool = True, laps: int = 1,
-             device: str = "cpu", echo: Any = print) -> dict[str, Any]:
+             device: str = "cpu", echo: Any = print, video: str | None = None) -> dict[str, Any]:
+    """Greedy rollouts; with ``out_dir`` also summary.json, telemetry, plots and, when ``video`` is
+    "gif" or "mp4", a top-down video of the best episode (fastest lap, else the longest drive)."""
     from ac_core.env import AssettoCorsaEnv
     from ac_core.racing import env_settings_from_config
 
@@ -158,6 +162,8 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     summary["track"] = settings.track
     summary["backend"] = settings.backend
     if out is not None:
+        if video is not None:
+            summary["video"] = str(_write_video(out, video, results, traces, env.core.backend.track, echo))
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         if plots:
             from ac_core.plots import plot_speed_trace, plot_track_map
@@ -167,3 +173,20 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
             plot_track_map(out / "track_map.png", track, traces, reference, title)
             plot_speed_trace(out / "speed_trace.png", traces, reference, title)
     return summary
+
+
+def _write_video(out: Path, video: str, results: list[EpisodeResult], traces: list[dict[str, np.ndarray]],
+                 track: Any, echo: Any) -> Path:
+    from ac_core.video import render_topdown
+
+    def rank(r: EpisodeResult) -> tuple[float, float]:
+        return (min(r.laps) if r.laps else float("inf"), -r.distance_m)
+
+    best = min(results, key=rank)
+    trace = traces[best.index]
+    path = out / f"episode_{best.index}.{video}"
+    lap = f", lap {min(best.laps):.3f} s" if best.laps else ""
+    frames = render_topdown(path, track, trace["t"], trace["x"], trace["z"], trace["speed_kmh"],
+                            title=f"episode {best.index}{lap}", gear=trace["gear"])
+    echo(f"video: {frames} frames of episode {best.index} to {path}")
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--track", default=None, help="override the track (built-in name or track file)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--device", default="cpu", help="torch device for the policy (default cpu)")
+    p.add_argument("--video", choices=("gif", "mp4"), default=None,
+                   help="with --save-rollouts: a top-down video of the best episode (mp4 needs ffmpeg)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +34,18 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         print(f"ac-core eval: --episodes must be ≥ 1, got {args.episodes}", file=sys.stderr)
         return 2
+    if args.video is not None:
+        from ac_core.video import VideoError, check_video_path
+
+        if args.save_rollouts is None:
+            print("ac-core eval: --video needs --save-rollouts DIR (the video is written there)", file=sys.stderr)
+            return 2
+        try:  # checked before the rollouts, which may take long
+            Path(args.save_rollouts).mkdir(parents=True, exist_ok=True)
+            check_video_path(Path(args.save_rollouts) / f"check.{args.video}")
+        except VideoError as e:
+            print(f"ac-core eval: {e}", file=sys.stderr)
+            return 2
     overrides = {}
     if args.backend:
         overrides["backend"] = args.backend
@@ -38,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["track"] = args.track
     try:
         summary = evaluate(args.checkpoint, args.episodes, args.save_rollouts, seed=args.seed,
-                           env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device)
+                           env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device,
+                           video=args.video)
     except CheckpointError as e:
         print(f"ac-core eval: {e}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """`ac-core record`: record telemetry from live pages (AC, simshmbridge, or `ac-core sim`) while
-anyone drives, to CSV, JSON lines or Parquet, flushing as it goes."""
+anyone drives, to CSV, JSON lines or Parquet, flushing as it goes; optionally a top-down video of the
+car on its track (GIF or MP4), rendered once recording ends, from the recorded positions."""
 
 from __future__ import annotations
 
@@ -25,7 +26,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'physics' (every new physics packet, 333 Hz in AC) or samples per second (e.g. 60)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--fields", default=",".join(RECORD_FIELDS), help="comma-separated page.field names")
+    video = p.add_argument_group("video (rendered after recording; telemetry is saved first)")
+    video.add_argument("--video", default=None, metavar="FILE.gif|FILE.mp4",
+                       help="also write a top-down video of the car on the track (MP4 needs ffmpeg)")
+    video.add_argument("--track", default=None,
+                       help="track model for the video: built-in name or fast_lane.ai / TUMFTM .csv path "
+                            "(default: the static page's track if it is built in)")
+    video.add_argument("--video-fps", type=float, default=10.0, help="video frames per second (default 10)")
+    video.add_argument("--video-speedup", type=float, default=1.0,
+                       help="recorded seconds per video second (default 1: real time)")
     p.set_defaults(func=run)
+
+
+def _video_track(track_arg: str | None, static: object) -> object:
+    """The track model the video is drawn on (ValueError naming the fix when there is none)."""
+    from ac_core import pages as P
+    from ac_core.track import builtin_track_names, load_track
+
+    if track_arg is not None:
+        return load_track(track_arg)
+    name = P.static_summary(static)["track"]  # type: ignore[arg-type]
+    if name in builtin_track_names():
+        return load_track(name)
+    raise ValueError(f"the session's track {name or '(none)'!r} is not built in; pass --track with its "
+                     "fast_lane.ai (content/tracks/<track>/ai/fast_lane.ai) or a TUMFTM .csv")
 
 
 def _columns(fields: list[tuple[str, str]], buffers: dict) -> list[tuple[str, str, int]]:
@@ -54,11 +78,34 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     fields = resolve_fields([f.strip() for f in args.fields.split(",") if f.strip()])
+    video_settings = None
+    if args.video is not None:
+        # Everything about the video is checked before recording, so a long session is never lost to a typo.
+        from ac_core.video import VideoError, VideoSettings, check_video_path
+
+        try:
+            if args.video_fps <= 0 or args.video_speedup <= 0:
+                raise VideoError("--video-fps and --video-speedup must be positive")
+            check_video_path(args.video)
+            video_settings = VideoSettings(fps=args.video_fps, speedup=args.video_speedup)
+        except VideoError as e:
+            print(f"ac-core record: {e}", file=sys.stderr)
+            return 2
     try:
         ps = shm.PageSet(args.prefix)
     except shm.PageNotFoundError as e:
         print(f"ac-core record: {e}", file=sys.stderr)
         return 1
+    track = None
+    if video_settings is not None:
+        try:
+            ps.read_all()
+            track = _video_track(args.track, ps.static)
+        except (ValueError, OSError) as e:
+            print(f"ac-core record: video: {e}", file=sys.stderr)
+            ps.close()
+            return 2
+    path_samples: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed": [], "gear": []}
     buffers = {"physics": ps.physics, "graphics": ps.graphics, "static": ps.static}
     columns = ["t"]
     layout = _columns(fields, buffers)
@@ -87,6 +134,13 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     ps.read_all()
                 row: dict = {"t": round(time.monotonic() - start, 6)}
+                if track is not None:
+                    coords = ps.graphics["carCoordinates"]
+                    path_samples["t"].append(row["t"])
+                    path_samples["x"].append(float(coords[0]))
+                    path_samples["z"].append(float(coords[2]))
+                    path_samples["speed"].append(float(ps.physics["speedKmh"]))
+                    path_samples["gear"].append(float(ps.physics["gear"]))
                 for kind, name, size in layout:
                     value = buffers[kind][name]
                     if size == 1:
@@ -102,4 +156,22 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     print(f"recorded {rows} samples in {time.monotonic() - start:.1f} s to {args.out}.{{{','.join(formats)}}}")
+    if track is not None:
+        return _write_video(args.video, track, path_samples, video_settings)
+    return 0
+
+
+def _write_video(out: str, track: object, samples: dict[str, list[float]], settings: object) -> int:
+    import numpy as np
+
+    from ac_core.video import VideoError, render_topdown
+
+    arrays = {key: np.asarray(values) for key, values in samples.items()}
+    try:
+        frames = render_topdown(out, track, arrays["t"], arrays["x"], arrays["z"], arrays["speed"],
+                                settings, gear=arrays["gear"])  # type: ignore[arg-type]
+    except VideoError as e:
+        print(f"ac-core record: {e} (the telemetry is saved)", file=sys.stderr)
+        return 1
+    print(f"video: {frames} frames to {out}")
     return 0
