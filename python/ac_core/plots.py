@@ -80,20 +80,3 @@ def plot_speed_trace(path: Path, runs: list[dict[str, np.ndarray]], reference: d
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def plot_learning_curve(path: Path, steps: np.ndarray, values: np.ndarray, reference: float | None,
-                        ylabel: str, title: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.plot(steps, values, marker="o", lw=1)
-    if reference is not None:
-        ax.axhline(reference, color="k", ls="--", lw=1, label="reference driver")
-        ax.legend()
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
