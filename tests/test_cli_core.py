@@ -8,9 +8,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from ac_core import pages as P
+from ac_core import shm
 from ac_core.cli import main
+from ac_core.commands import bench as bench_cmd
 from ac_core.publisher import PagePublisher
 
 
@@ -76,7 +79,16 @@ def test_telemetry_fields_and_errors(prefix: str, capsys) -> None:
     assert r.returncode == 1 and "ac-core sim" in r.stderr
 
 
-def test_telemetry_flags_nan_as_text(prefix: str) -> None:
+def strict_json(text: str) -> object:
+    """json.loads that rejects the bare NaN/Infinity Python's json accepts but JSON does not."""
+
+    def reject(constant: str) -> None:
+        raise ValueError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_telemetry_flags_nan_as_text(prefix: str, capsys) -> None:
     with PagePublisher(prefix) as pub:
         _publish_session(pub)
         pub.physics["speedKmh"] = np.nan
@@ -89,6 +101,72 @@ def test_telemetry_flags_nan_as_text(prefix: str) -> None:
         assert report["session"]["carModel"] == "FormulaAlpha2022" and report["session"]["track"] == "spa"
         # packetId never moves here, so the session is reported paused, not live.
         assert report["session"]["liveness"] == "paused" and r.returncode == 1
+        # Array fields get the same treatment as scalars, element by element.
+        pub.physics["velocity"] = [np.nan, -np.inf, 1.5]
+        pub.publish("physics")
+        capsys.readouterr()
+        assert main(["telemetry", "--prefix", prefix, "--count", "1", "--json", "--fields", "velocity,speedKmh"]) == 0
+        row = strict_json(capsys.readouterr().out)
+        assert row["velocity"] == ["nan", "-inf", 1.5] and row["speedKmh"] == "nan"
+
+
+def test_telemetry_torn_page_stops_with_one_line(prefix: str, monkeypatch, capsys) -> None:
+    def torn(self: shm.PageSet) -> tuple[int, int]:
+        raise shm.PageTornError(
+            "physics page kept changing during every copy (retries exhausted): is its writer broken?"
+        )
+
+    with PagePublisher(prefix) as pub:
+        _publish_session(pub)
+        monkeypatch.setattr(shm.PageSet, "read_all", torn)
+        assert main(["telemetry", "--prefix", prefix, "--count", "3", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing half-printed
+    err = captured.err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert "kept changing" in err and prefix in err and "ac-core doctor" in err
+
+
+def test_bench_quick_one_file_prints_table_and_json(tmp_path, capsys) -> None:
+    out = tmp_path / "bench.json"
+    out.write_text('{"benchmarks": []}')  # a stale file must not be taken for this run's results
+    # The same-thread ring pair only: a C++ figure and its deque baseline, well under a second in --quick.
+    argv = ["bench", "--quick", "--file", "ring", "-k", "same_thread", "--json", str(out)]
+    assert main([*argv, "--", "-p", "no:cacheprovider"]) == 0
+    report = json.loads(out.read_text())
+    by_name = {b["name"]: b["extra_info"] for b in report["benchmarks"]}
+    assert set(by_name) == {"test_ring_same_thread_cpp", "test_ring_same_thread_python_deque"}
+    assert by_name["test_ring_same_thread_cpp"]["role"] == "ac_core"
+    assert by_name["test_ring_same_thread_cpp"]["target_ns"] == 100.0
+    assert by_name["test_ring_same_thread_python_deque"]["role"] == "baseline"
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("figure"))
+    assert "baseline/ours" in header and "verdict" in header
+    ours = next(line for line in lines if "test_ring_same_thread_cpp" in line)
+    # The ac_core row carries the baseline's value and the ratio (e.g. "2.3x") beside its target.
+    assert "ring push+pop (same thread)" in ours and "≤ 100 ns" in ours
+    assert any(word.endswith("x") and word[:-1].replace(".", "").isdigit() for word in ours.split())
+    assert f"JSON (pytest-benchmark format): {out}" in lines
+
+
+def test_bench_finds_its_folder_or_says_where_it_looked(tmp_path, monkeypatch, capsys) -> None:
+    installed = tmp_path / "site-packages-parent" / "benchmarks"  # where an installed package would point
+    monkeypatch.setattr(bench_cmd, "checkout_benchmark_dir", lambda: installed)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert str(installed) in err and str(tmp_path / "benchmarks") in err
+    assert "source checkout" in err and "--dir" in err
+    # ./benchmarks is the fallback, once it holds benchmark files.
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "bench_x.py").write_text("")
+    assert bench_cmd.find_benchmark_dir()[0] == tmp_path / "benchmarks"
+    # An explicit --dir is the only place looked in when given.
+    missing = tmp_path / "nowhere"
+    assert main(["bench", "--dir", str(missing)]) == 2
+    assert str(missing) in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="valid --file names: x"):
+        main(["bench", "--file", "nonsense"])
 
 
 def test_unknown_command_lists_valid_ones() -> None:

@@ -1,9 +1,13 @@
 """`ac-core bench`: run the latency suite (benchmarks/) and print figures beside their baselines.
 
 Runs pytest-benchmark on every file in the benchmarks folder (the full suite by default; `--quick`
-for CI-sized loops), optionally writes pytest-benchmark's JSON (`--json FILE`), then prints one row
-per figure: the value (p50 for latency distributions, with p99), the baseline measured in the same
-run, the ratio baseline / ac_core, and the DESIGN.md §8 target.
+for CI-sized loops; `--file NAME` and `-k EXPR` to run part of it), optionally writes
+pytest-benchmark's JSON (`--json FILE`), then prints one row per figure: the value (p50 for latency
+distributions, with p99), the baseline measured in the same run, the ratio baseline / ac_core, and
+the DESIGN.md §8 target.
+
+The benchmarks ship with the source tree, not with the wheel, so the folder is looked for in order:
+``--dir``, the source checkout this package was imported from, then ``./benchmarks``.
 """
 
 from __future__ import annotations
@@ -15,14 +19,51 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import ac_core
 
 
-def default_benchmark_dir() -> Path:
-    # Source checkout layout: <repo>/python/ac_core/__init__.py and <repo>/benchmarks/.
+def checkout_benchmark_dir() -> Path:
+    # Source checkout layout: <repo>/python/ac_core/__init__.py and <repo>/benchmarks/. For an
+    # installed package this points into site-packages' parent, where no benchmarks exist.
     return Path(ac_core.__file__).resolve().parents[2] / "benchmarks"
+
+
+def is_benchmark_dir(path: Path) -> bool:
+    # A folder merely named "benchmarks" in the working directory may belong to another project;
+    # only one holding bench_*.py files is taken for the suite.
+    return path.is_dir() and any(path.glob("bench_*.py"))
+
+
+def benchmark_dir_candidates(explicit: Path | None = None) -> list[Path]:
+    """Where the suite is looked for, in order. An explicit --dir is the only candidate: silently
+    running some other folder's benchmarks when the one asked for is missing would mislead."""
+    if explicit is not None:
+        return [explicit]
+    return [checkout_benchmark_dir(), Path.cwd() / "benchmarks"]
+
+
+def find_benchmark_dir(explicit: Path | None = None) -> tuple[Path | None, list[Path]]:
+    """(the first candidate that holds bench_*.py files or None, every candidate tried)."""
+    tried = benchmark_dir_candidates(explicit)
+    return next((d for d in tried if is_benchmark_dir(d)), None), tried
+
+
+def benchmark_files(bench_dir: Path, names: list[str]) -> list[Path]:
+    """Resolve --file names (``ring``, ``bench_ring`` or ``bench_ring.py``) to files in bench_dir."""
+    files = []
+    for name in names:
+        stem = name.removesuffix(".py")
+        stem = stem if stem.startswith("bench_") else f"bench_{stem}"
+        path = bench_dir / f"{stem}.py"
+        if not path.is_file():
+            valid = ", ".join(sorted(p.stem.removeprefix("bench_") for p in bench_dir.glob("bench_*.py")))
+            raise SystemExit(
+                f"ac-core bench: no benchmark file {path.name} in {bench_dir}; valid --file names: {valid}"
+            )
+        files.append(path)
+    return files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +71,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the results in pytest-benchmark's JSON format")
     p.add_argument("--quick", action="store_true", help="CI-sized loops (few rounds, 100-300 samples)")
     p.add_argument("-k", metavar="EXPR", help="only benchmarks matching this pytest -k expression")
-    p.add_argument("--dir", type=Path, default=None, help="benchmark folder (default: the checkout's benchmarks/)")
+    p.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this benchmark file (e.g. ring for bench_ring.py); repeatable",
+    )
+    p.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="benchmark folder (default: the source checkout's benchmarks/, else ./benchmarks)",
+    )
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments after --")
     p.set_defaults(func=run)
 
@@ -100,7 +153,10 @@ def summary_rows(report: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def print_table(rows: list[dict[str, str]], out=sys.stdout) -> None:
+def print_table(rows: list[dict[str, str]], out: TextIO | None = None) -> None:
+    # Resolved per call, not as a default argument: a default would pin the sys.stdout of import
+    # time, and output captured or redirected later (tests, contextlib.redirect_stdout) would miss it.
+    out = out or sys.stdout
     if not rows:
         print("no benchmark results", file=out)
         return
@@ -113,15 +169,24 @@ def print_table(rows: list[dict[str, str]], out=sys.stdout) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    bench_dir = args.dir or default_benchmark_dir()
-    if not bench_dir.is_dir():
+    bench_dir, tried = find_benchmark_dir(args.dir)
+    if bench_dir is None:
         print(
-            f"benchmark folder {bench_dir} not found: run from a source checkout or pass --dir",
+            "ac-core bench: no benchmark folder (with bench_*.py files) at "
+            + ", ".join(str(d) for d in tried)
+            + "; the benchmarks ship with the source tree, not the installed package: run from a source "
+            "checkout (its root, or with ac_core imported from its python/ folder) or pass --dir <checkout>/benchmarks",
             file=sys.stderr,
         )
         return 2
+    targets = benchmark_files(bench_dir, args.file) if args.file else [bench_dir]
     json_path = Path(args.json) if args.json else Path(tempfile.mkstemp(prefix="ac_core_bench_", suffix=".json")[1])
-    cmd = [sys.executable, "-m", "pytest", str(bench_dir), "-q", "--benchmark-only", f"--benchmark-json={json_path}"]
+    if args.json:
+        # A file left by an earlier run would otherwise be printed as this run's results if pytest
+        # fails before writing.
+        json_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pytest", *map(str, targets), "-q", "--benchmark-only"]
+    cmd.append(f"--benchmark-json={json_path}")
     if args.k:
         cmd += ["-k", args.k]
     extra = [a for a in args.pytest_args if a != "--"]

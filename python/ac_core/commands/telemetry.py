@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -49,6 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def json_value(x: Any) -> Any:
+    """A page number as JSON can carry it: floats rounded to 4 places, NaN/±inf as the text
+    "nan"/"inf"/"-inf" (JSON has no literal for them and json.dumps would write a bare NaN, which
+    JSON parsers reject; a broken value still shows up rather than being hidden as null)."""
+    if isinstance(x, float):
+        return round(x, 4) if math.isfinite(x) else str(x)
+    return x
+
+
 def sample(ps: shm.PageSet, fields: list[tuple[str, str]]) -> dict[str, Any]:
     physics_id, graphics_id = ps.read_all()
     row: dict[str, Any] = {"time": round(time.time(), 6), "physics_packet_id": physics_id,
@@ -62,12 +72,9 @@ def sample(ps: shm.PageSet, fields: list[tuple[str, str]]) -> dict[str, Any]:
         if name in pages.text_fields(kind):
             row[name] = pages.decode_utf16(value)
         elif isinstance(value, (float, int)) or value.ndim == 0:
-            v = value.item()
-            row[name] = v if not isinstance(v, float) or (v == v and abs(v) != float("inf")) else str(v)
+            row[name] = json_value(value.item())
         else:
-            row[name] = [round(x, 4) if isinstance(x, float) else x for x in value.ravel().tolist()]
-        if isinstance(row[name], float):
-            row[name] = round(row[name], 4)
+            row[name] = [json_value(x) for x in value.ravel().tolist()]
     return row
 
 
@@ -86,6 +93,15 @@ def format_human(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def torn_message(error: shm.PageTornError, prefix: str) -> str:
+    # One line instead of a traceback: a page that never holds still is a writer problem, not ours.
+    return (
+        f"ac-core telemetry: stopped, {error} Check that exactly one writer (AC, simshmbridge or "
+        f"`ac-core sim`) uses prefix {prefix!r} and that it is not stalled; `ac-core doctor --prefix {prefix}` "
+        "shows the pages."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_fields:
         for kind in shm.KIND_NAMES:
@@ -95,9 +111,12 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"--hz must be positive, got {args.hz}")
     fields = resolve_fields([f.strip() for f in args.fields.split(",") if f.strip()])
     try:
-        ps = shm.PageSet(args.prefix)
+        ps = shm.PageSet(args.prefix)  # reads the static page, so it can find it torn too
     except shm.PageNotFoundError as e:
         print(f"ac-core telemetry: {e}", file=sys.stderr)
+        return 1
+    except shm.PageTornError as e:
+        print(torn_message(e, args.prefix), file=sys.stderr)
         return 1
     period = 1.0 / args.hz
     deadline = time.monotonic()
@@ -114,4 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(max(0.0, deadline - time.monotonic()))
         except KeyboardInterrupt:
             pass
+        except shm.PageTornError as e:
+            print(torn_message(e, args.prefix), file=sys.stderr)
+            return 1
     return 0
