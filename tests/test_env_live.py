@@ -114,6 +114,66 @@ def test_ac_backend_reports_a_game_that_stops(prefix: str) -> None:
         sim_env.close()
 
 
+def _set_status(fake: FakeAc, status: P.AcStatus, *, packets: bool) -> None:
+    """What AC does on Esc: graphics.status says AC_PAUSE and physics.packetId stops (and back)."""
+    fake.pub.graphics["status"] = int(status)
+    fake.pub.publish("graphics")
+    if packets:
+        fake.running.set()
+    else:
+        fake.running.clear()
+
+
+def test_ac_backend_waits_out_a_pause_but_reports_a_game_that_stops(prefix: str) -> None:
+    sim_env = AssettoCorsaEnv(lap_start="flying")
+    sim_env.reset(seed=0)
+    b = sim_env.core.backend
+    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    # Timeouts far below the defaults (20 s, 1 h) keep the test short; the pause outlasts reset_timeout_s 3×.
+    env = AssettoCorsaEnv(_ac_settings(prefix, reset_timeout_s=0.5, pause_timeout_s=3.0))
+    try:
+        env.reset(seed=0)
+        _, _, _, _, info = env.step(13)
+        assert info["timing"]["paused_s"] == 0.0
+
+        # A pause longer than reset_timeout_s, then a resume: the step waits and returns normally.
+        _set_status(fake, P.AcStatus.PAUSE, packets=False)
+        resume = threading.Timer(1.5, _set_status, (fake, P.AcStatus.LIVE), {"packets": True})
+        resume.start()
+        t0 = time.monotonic()
+        _, _, term, trunc, info = env.step(13)
+        resume.join()
+        assert time.monotonic() - t0 >= 1.4 and not term and not trunc
+        assert 1.0 <= info["timing"]["paused_s"] <= 3.0, info["timing"]
+        # Episode time counts physics ticks: two steps, however long the wall clock says they took.
+        assert info["episode_time"] == pytest.approx(2 * env.core.settings.step_seconds)
+
+        # A pause past pause_timeout_s says so (not "stopped"); the env steps again after the resume.
+        _set_status(fake, P.AcStatus.PAUSE, packets=False)
+        with pytest.raises(GameStoppedError, match="paused for more than 3 s"):
+            env.step(13)
+        _set_status(fake, P.AcStatus.LIVE, packets=True)
+        env.step(13)
+
+        # Packets stop while the game says it is live: that is a stopped game.
+        _set_status(fake, P.AcStatus.LIVE, packets=False)
+        t0 = time.monotonic()
+        with pytest.raises(GameStoppedError, match="stopped") as e:
+            env.step(13)
+        assert "not paused" in str(e.value) and time.monotonic() - t0 < 2.0
+    finally:
+        env.close()
+        fake.close()
+        sim_env.close()
+
+
+def test_pause_timeout_setting_is_checked() -> None:
+    assert make_settings().pause_timeout_s > make_settings().reset_timeout_s
+    assert make_settings(pause_timeout_s=0).pause_timeout_s == 0.0  # 0 = wait for ever
+    with pytest.raises(EnvConfigError, match="pause_timeout_s"):
+        make_settings(pause_timeout_s=-1)
+
+
 def live_check_env(env: AssettoCorsaEnv) -> None:
     """gymnasium's check_env without its two determinism checks: a car in a real-time process keeps
     moving while the agent waits, so two runs with one seed cannot see bit-identical pages."""

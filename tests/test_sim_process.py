@@ -1,7 +1,10 @@
-"""`ac-core sim` as its own process: named pages, pad input and echo, pause, clean SIGTERM exit."""
+"""`ac-core sim` as its own process: named pages, pad input and echo, pause, clean SIGTERM / SIGINT
+exit, and `ac-core doctor` / `ac-core telemetry` reading it."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +17,7 @@ import pytest
 
 import ac_core
 from ac_core import _core
+from ac_core.cli import main
 from ac_core.pages import AcStatus, decode_utf16, empty_page
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -131,4 +135,46 @@ def test_pages_pad_echo_pause_and_clean_exit(sim_process):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 0
     for kind in ("physics", "graphics", "static"):
+        assert not _core.SharedPage.exists(prefix + kind)
+
+
+def test_doctor_and_telemetry_report_the_simulator_live(sim_process, capsys) -> None:
+    prefix, _ = sim_process
+    assert main(["doctor", "--json", "--prefix", prefix]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["prefix"] == prefix
+    assert all(p["found"] and p["error"] is None for p in report["pages"])
+    session = report["session"]
+    assert session["liveness"] == "live" and session["status"] == "LIVE"
+    assert session["physics_packets_seen"] > 10  # 0.3 s of watching at ~333 Hz sees ~100
+    assert session["carModel"] == "FormulaAlpha2022" and session["track"] == "spa"
+    assert session["non_finite_fields"] == []
+
+    assert main(["telemetry", "--count", "3", "--json", "--prefix", prefix]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 3
+    ids = [row["physics_packet_id"] for row in rows]
+    # 10 Hz sampling of a 333 Hz clock: ~33 packets apart (bounds loose for a loaded machine)
+    assert all(0 < b - a < 1000 for a, b in itertools.pairwise(ids)), ids
+    for row in rows:
+        assert row["status"] == int(AcStatus.LIVE) and row["completedLaps"] == 0
+        assert 0.0 <= row["speedKmh"] < 5.0  # standing start, no pad: the car at most creeps
+        assert row["gas"] == 0.0 and row["brake"] == 0.0
+        assert 0.0 <= row["normalizedCarPosition"] <= 1.0  # on the line: 1.0 (just behind it) or 0.0
+        assert len(row["carCoordinates"]) == 3 and all(isinstance(c, float) for c in row["carCoordinates"])
+
+
+def test_clean_exit_on_sigint(sim_process) -> None:
+    """Ctrl-C in a terminal: the same clean exit as SIGTERM, pages removed, no traceback."""
+    prefix, proc = sim_process
+    physics = _core.PageReader(_core.SharedPage.open(prefix + "physics"), _core.PageKind.PHYSICS)
+    ph = empty_page("physics")
+    first = physics.read_into_or_raise(ph)
+    wait_for(lambda: physics.read_into_or_raise(ph) > first)  # running, not just started
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 0
+    stderr = proc.stderr.read() if proc.stderr else ""
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    for kind in ("physics", "graphics", "static", "pad"):
         assert not _core.SharedPage.exists(prefix + kind)

@@ -58,7 +58,11 @@ class EnvSettings:
     prefix: str = "acpmf_"  # shared-memory page prefix (sim-live, ac)
     feeder: str = "auto"  # ac backend: auto | vjoy | uinput | pad
     restart_button: int = 3  # ac backend: controller button bound to "restart session" in AC
-    reset_timeout_s: float = 20.0
+    reset_timeout_s: float = 20.0  # live backends: no new physics packet for this long (game not paused) = stopped
+    # live backends: how long a step or reset waits on a paused game (graphics.status AC_PAUSE) before
+    # GameStoppedError; 0 = for ever. An hour covers a break; finite because a game that closed while
+    # paused can leave a page that still reads AC_PAUSE, which would otherwise hang a run unnoticed.
+    pause_timeout_s: float = 3600.0
     spawn_sim: bool = True  # sim-live: start `ac-core sim` ourselves (False: attach to a running one)
     time_scale: float = 1.0  # sim-live: the spawned simulator's time scale; csp: CSP's SimState.v1 time_scale
     track_file: str | None = None  # ac backend: track model file (default: from the AC install)
@@ -97,6 +101,7 @@ _POSITIVE = {
     "control_hz", "max_episode_seconds", "steer_rate", "off_track_grace_s", "no_progress_s",
     "lookahead_distance_m", "ray_range_m", "reset_timeout_s", "time_scale",
 }  # fmt: skip
+_NON_NEGATIVE = {"pause_timeout_s"}  # 0 has a meaning (no limit)
 _MIN_INT = {"max_laps": 0, "off_track_tyres": 0, "lookahead_points": 1, "ray_count": 1, "restart_button": 1,
             "csp_car_index": 0}
 
@@ -165,6 +170,8 @@ def make_settings(mapping: dict[str, Any] | None = None, *, where: str = "env.",
             raise EnvConfigError(f"{where}{key} = {value!r} is not valid; choose one of: {', '.join(_CHOICES[key])}")
         if key in _POSITIVE and not value > 0:
             raise EnvConfigError(f"{where}{key} must be > 0, got {value!r}")
+        if key in _NON_NEGATIVE and not value >= 0:
+            raise EnvConfigError(f"{where}{key} must be ≥ 0 (0: no limit), got {value!r}")
         if key in _MIN_INT and value < _MIN_INT[key]:
             raise EnvConfigError(f"{where}{key} must be ≥ {_MIN_INT[key]}, got {value!r}")
         values[key] = value

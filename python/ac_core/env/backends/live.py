@@ -15,8 +15,10 @@ through vJoy (Windows) or uinput (Linux/Proton), the track model from the AC ins
 ``fast_lane.ai``.
 
 Steps are aligned to the physics clock: a step ends after k new physics packetIds, so a paused game
-(frozen packetId) simply stretches the step and the pause is not counted as driving time. A game
-that stops publishing for ``reset_timeout_s`` raises ``GameStoppedError``.
+(frozen packetId) simply stretches the step and the pause is not counted as driving time (episode
+time adds the step's physics time, never wall time). While graphics.status is AC_PAUSE a step waits
+for as long as ``pause_timeout_s`` allows and reports the wait in ``info["timing"]["paused_s"]``; a
+game whose packets stop for ``reset_timeout_s`` while it is not paused raises ``GameStoppedError``.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,7 +40,13 @@ from ac_core.env.backends.base import Backend
 from ac_core.env.settings import EnvConfigError, EnvSettings
 from ac_core.shm import PageNotFoundError, PageSet
 
+T = TypeVar("T")
+
 PAD_RESTART_BUTTON = 1 << 2  # pad_page.hpp kPadRestartSession
+# How often a waiting step looks at graphics.status and the packet clock: often enough that the
+# timeouts and the reported pause are accurate to a tenth of a second, rare enough to cost nothing
+# (a normal step ends in its first wait).
+_WAIT_SLICE_S = 0.1
 
 
 class GameStoppedError(RuntimeError):
@@ -80,16 +89,63 @@ class LiveBackend(LivePages):
         self._step_count = 0
 
     # -- pages -----------------------------------------------------------------------------------
+    def _game_paused(self) -> bool:
+        """graphics.status is AC_PAUSE (read into the page set's own buffer: the step's snapshot in
+        ``self.graphics`` is only taken once the step ends)."""
+        self.pages.read_graphics()
+        return int(self.pages.graphics["status"]) == int(P.AcStatus.PAUSE)
+
+    def _wait(self, attempt: Callable[[float], T | None], timeout_s: float, what: str) -> tuple[T, float]:
+        """Call ``attempt(slice_s)`` until it returns something; returns it and the seconds spent paused.
+
+        AC freezes packetId while paused, so a frozen clock alone does not mean the game stopped: while
+        graphics.status is AC_PAUSE this keeps waiting (up to ``pause_timeout_s``, 0 = for ever) and
+        the no-packet timer starts again on resume. Without the pause, ``timeout_s`` seconds with no new
+        physics packet at all raise GameStoppedError. "No new packet", not "no result": a slow game
+        (time_scale < 1, a low control_hz) may take longer than ``timeout_s`` for one step, yet is alive.
+        """
+        pause_limit = self.settings.pause_timeout_s
+        paused_s = 0.0
+        paused_since: float | None = None
+        last_id = self._poller.latest_packet_id
+        last_change = time.monotonic()
+        while True:
+            t0 = time.monotonic()
+            got = attempt(_WAIT_SLICE_S)
+            if got is not None:
+                if paused_since is not None:  # the slice in which the game resumed
+                    paused_s += time.monotonic() - t0
+                return got, paused_s
+            now = time.monotonic()
+            if self._game_paused():
+                # The whole slice counts: the clock was frozen through it, so the pause began before t0.
+                paused_s += now - t0
+                if paused_since is None:
+                    paused_since = t0
+                if pause_limit > 0 and now - paused_since > pause_limit:
+                    raise GameStoppedError(
+                        f"the game under prefix {self.prefix!r} has been paused for more than "
+                        f"{pause_limit:g} s (env.pause_timeout_s) while {what}; resume it, or set "
+                        "env.pause_timeout_s to 0 to wait for ever"
+                    )
+                last_change = now  # the no-packet clock starts on resume
+                continue
+            paused_since = None
+            latest = self._poller.latest_packet_id
+            if latest != last_id:
+                last_id, last_change = latest, now
+            elif now - last_change > timeout_s:
+                raise GameStoppedError(
+                    f"no new physics packet for {timeout_s:g} s while {what}, and the game is not paused: the "
+                    f"game or simulator under prefix {self.prefix!r} stopped; restart it (`ac-core doctor` "
+                    "shows its state), then reset the environment"
+                )
+
     def _wait_packets(self, count: int, timeout_s: float, what: str) -> int:
-        """Wait until `count` new physics packets arrived; returns the last packetId."""
+        """Wait until `count` new physics packets arrived (waiting out a pause); returns the last packetId."""
         last = int(self.physics["packetId"][0])
         for _ in range(count):
-            got = self._poller.wait_for_packet(last, timeout_s)
-            if got is None:
-                raise GameStoppedError(
-                    f"no new physics packet for {timeout_s:.0f} s while {what}: the game or simulator under "
-                    f"prefix {self.prefix!r} stopped or is paused; restart it (`ac-core doctor` shows its state)"
-                )
+            got, _paused = self._wait(lambda s, after=last: self._poller.wait_for_packet(after, s), timeout_s, what)
             last = int(got)
         return last
 
@@ -99,19 +155,17 @@ class LiveBackend(LivePages):
         self.feeder.write(steer, throttle, brake)
 
     def advance(self) -> dict[str, Any]:
-        result = self._stepper.step(self.settings.reset_timeout_s)
-        if result is None:
-            raise GameStoppedError(
-                f"no physics packets for {self.settings.reset_timeout_s:.0f} s: the game or simulator under prefix "
-                f"{self.prefix!r} stopped; restart it, then reset the environment"
-            )
+        # The stepper keeps its target packetId across calls, so waiting in slices loses no ticks.
+        result, paused_s = self._wait(self._stepper.step, self.settings.reset_timeout_s, "stepping")
         packet_id, lateness_s, timed_out = result
         self._snapshot()
         self._step_count += 1
         stats = self._stepper.stats
         return {"packet_id": int(packet_id), "lateness_ms": 1000.0 * float(lateness_s), "timed_out": bool(timed_out),
                 "lateness_p50_ms": 1000.0 * float(stats.get("p50_s", np.nan)),
-                "lateness_p99_ms": 1000.0 * float(stats.get("p99_s", np.nan))}
+                "lateness_p99_ms": 1000.0 * float(stats.get("p99_s", np.nan)),
+                # wall seconds this step waited on a paused game (not episode time: that counts physics ticks)
+                "paused_s": paused_s}
 
     def close(self) -> None:
         if self._poller is not None:
