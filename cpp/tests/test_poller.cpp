@@ -177,16 +177,26 @@ AC_TEST(wait_for_packet_wakes_on_a_new_frame_and_times_out_otherwise) {
 // Writer publishes 60k physics pages (seqlocked) at 25 kHz; the poller thread follows; the
 // consumer drains. Every frame must be untorn, frame indices and packetIds must account exactly for
 // drops and missed packets.
-AC_TEST(stress_writer_poller_consumer) {
+struct StressShape {
+    int32_t writes;           // packets the writer publishes
+    int64_t pace_ns;          // writer: time between packets
+    std::size_t ring;         // ring capacity
+    double idle_sleep_s;      // poller: sleep between polls
+    int consumer_sleep_ms;    // consumer: sleep between drains (0 = yield only)
+};
+
+// Writer, poller and consumer on three threads: seqlocked packets at a given pace.
+static void run_poller_stress(const StressShape& shape) {
+    const int32_t kWrites = shape.writes;
+    const int64_t pace_ns = shape.pace_ns;
     PageMemory phys{};
     SeqlockPageWriter pw(phys.bytes, sizeof phys.bytes, PageKind::Physics);
-    PollerConfig cfg = fast_config(32);
+    PollerConfig cfg = fast_config(shape.ring);
     cfg.spin_s = 0.0;
-    cfg.idle_sleep_s = 0.00001;
+    cfg.idle_sleep_s = shape.idle_sleep_s;
     cfg.pause_after_s = 1.0;
     cfg.stale_after_s = 5.0;
     TelemetryPoller poller(phys.bytes, sizeof phys.bytes, nullptr, 0, cfg);
-    constexpr int32_t kWrites = 60'000;
     std::atomic<bool> writer_done{false};
     PhysicsPage first = physics_for(1);
     pw.publish(&first);
@@ -196,9 +206,9 @@ AC_TEST(stress_writer_poller_consumer) {
         for (int32_t id = 2; id <= kWrites; ++id) {
             PhysicsPage p = physics_for(id);
             pw.publish(&p);
-            // A 25 kHz writer (75x AC's rate): the poller turns most packets into frames and must
-            // count the ones that race past it as missed packetIds.
-            sleep_then_spin_until(steady_now_ns() + 40'000, 40'000);
+            // Far faster than AC's 333 Hz: the poller turns most packets into frames and must count
+            // the ones that race past it as missed packetIds.
+            sleep_then_spin_until(steady_now_ns() + pace_ns, pace_ns);
         }
         writer_done.store(true, std::memory_order_release);
     });
@@ -224,7 +234,12 @@ AC_TEST(stress_writer_poller_consumer) {
     while (!writer_done.load(std::memory_order_acquire)) {
         consume(poller.drain(batch.data(), batch.size()));
         // The consumer sleeps between drains, and now and then long enough for the ring to fill up.
-        std::this_thread::sleep_for(std::chrono::milliseconds(++rounds % 64 == 0 ? 8 : 1));
+        if (shape.consumer_sleep_ms > 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(++rounds % 64 == 0 ? 8 : shape.consumer_sleep_ms));
+        else if (++rounds % 4096 == 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a rare stall: drops happen too
+        else
+            std::this_thread::yield();
     }
     writer.join();
     poller.wait_for_packet(kWrites - 1, 5.0);
@@ -243,9 +258,20 @@ AC_TEST(stress_writer_poller_consumer) {
     CHECK_EQ(s.last_packet_id, kWrites);
     // Every packetId is accounted for: made into a frame, or counted as missed.
     CHECK_EQ(s.frames + s.missed_packets, uint64_t(kWrites));
-    std::printf("  poller stress: %llu frames, %llu received, %llu dropped, %llu missed, %llu torn retries\n",
-                (unsigned long long)s.frames, (unsigned long long)received, (unsigned long long)s.dropped,
+    std::printf("  poller stress: %d packets, %llu frames, %llu received, %llu dropped, %llu missed, %llu torn retries\n",
+                kWrites, (unsigned long long)s.frames, (unsigned long long)received, (unsigned long long)s.dropped,
                 (unsigned long long)s.missed_packets, (unsigned long long)s.torn_retries);
+}
+
+AC_TEST(stress_writer_poller_consumer) {
+    run_poller_stress({60'000, 40'000, 32, 0.00001, 1});  // a 25 kHz writer: most packets become frames
+}
+
+AC_TEST(stress_a_million_packets) {
+    // A million packets at 250 kHz, a spinning poller and a consumer that drains as fast as it can:
+    // hundreds of thousands of checksummed frames through the ring, with drops and missed packetIds,
+    // every one of them accounted for and nothing torn.
+    run_poller_stress({1'000'000, 4'000, 4096, 0.000001, 0});
 }
 
 AC_TEST_MAIN("poller")
