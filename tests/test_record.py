@@ -159,3 +159,17 @@ def test_travel_heading_follows_motion_and_holds_when_still() -> None:
     h = travel_heading(x, z)
     assert h[:4] == pytest.approx([0.0, 0.0, 0.0, 0.0])
     assert h[4] == pytest.approx(np.pi / 2)
+
+
+def test_parquet_streams_in_row_groups_and_is_complete_after_close(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    pq = pytest.importorskip("pyarrow.parquet", reason="Parquet output needs pyarrow (pip install pyarrow)")
+    monkeypatch.setattr(TelemetryWriter, "PARQUET_ROW_GROUP", 4)
+    with TelemetryWriter(tmp_path / "p", ["t", "speed", "gear"], ("csv", "parquet")) as w:
+        for i in range(10):
+            w.write({"t": i * 0.01, "speed": 100.0 + i, "gear": 3 if i < 5 else 4.0}, flush=True)
+        assert w._parquet_rows and len(w._parquet_rows) < 4, "full row groups are written as they fill"
+    table = pq.read_table(tmp_path / "p.parquet")
+    assert table.num_rows == 10 and pq.ParquetFile(tmp_path / "p.parquet").num_row_groups == 3
+    assert table.column("speed").to_pylist() == [100.0 + i for i in range(10)]
+    assert table.column("gear").to_pylist() == [3] * 5 + [4] * 5  # cast to the first group's schema

@@ -24,7 +24,16 @@ def _clean(value: Any) -> Any:
 
 
 class TelemetryWriter:
-    """Streams rows (dicts with fixed columns) to ``<stem>.csv`` and/or ``<stem>.jsonl``."""
+    """Streams rows (dicts with fixed columns) to ``<stem>.csv``, ``<stem>.jsonl`` and/or ``<stem>.parquet``.
+
+    CSV and JSON lines are written row by row, so a flush leaves a readable file even if the process
+    dies later. Parquet keeps a file footer that is written only by ``close()`` (which Ctrl-C and
+    normal exits reach); rows go out in row groups of ``PARQUET_ROW_GROUP`` so memory stays bounded
+    (a flush does not cut a row group short: without the footer it would save nothing), and a hard
+    crash leaves an unreadable Parquet file: record CSV or JSON alongside it when that matters.
+    """
+
+    PARQUET_ROW_GROUP = 10_000  # rows buffered before they are written as a row group anyway
 
     def __init__(self, stem: Path, columns: list[str], formats: tuple[str, ...] = ("csv", "json")) -> None:
         unknown = set(formats) - {"csv", "json", "parquet"}
@@ -36,6 +45,7 @@ class TelemetryWriter:
         self._csv: Any = None
         self._json: TextIO | None = None
         self._parquet_rows: list[dict[str, Any]] = []
+        self._parquet: Any = None  # pyarrow.parquet.ParquetWriter, opened with the first row group
         self.rows = 0
         if "csv" in formats:
             self._csv_file = open(self.stem.with_suffix(".csv"), "w", newline="")  # noqa: SIM115
@@ -57,8 +67,26 @@ class TelemetryWriter:
             self._json.write(json.dumps({k: _clean(row.get(k)) for k in self.columns}) + "\n")
         if "parquet" in self.formats:
             self._parquet_rows.append({k: row.get(k) for k in self.columns})
+            if len(self._parquet_rows) >= self.PARQUET_ROW_GROUP:
+                self._write_row_group()
         if flush:
             self.flush()
+
+    def _write_row_group(self) -> None:
+        if not self._parquet_rows:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(self._parquet_rows)
+        if self._parquet is None:
+            # The schema comes from the first rows; later rows are cast to it (a column that starts
+            # as an integer stays one).
+            self._parquet = pq.ParquetWriter(self.stem.with_suffix(".parquet"), table.schema)
+        else:
+            table = table.cast(self._parquet.schema)
+        self._parquet.write_table(table)
+        self._parquet_rows = []
 
     def flush(self) -> None:
         for f in (self._csv_file, self._json):
@@ -67,14 +95,14 @@ class TelemetryWriter:
 
     def close(self) -> None:
         self.flush()
+        if "parquet" in self.formats:
+            self._write_row_group()
         for f in (self._csv_file, self._json):
             if f is not None:
                 f.close()
-        if "parquet" in self.formats and self._parquet_rows:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            pq.write_table(pa.Table.from_pylist(self._parquet_rows), self.stem.with_suffix(".parquet"))
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
         self._csv_file = self._json = None
 
     def __enter__(self) -> TelemetryWriter:
