@@ -142,11 +142,11 @@ def test_buffered_transport_never_blocks_drops_oldest_and_recovers() -> None:
     transport = BufferedTransport(link, capacity_transitions=25, retry_interval_s=0.05, weights_interval_s=0.05,
                                   log=messages.append)
     try:
-        start = time.perf_counter()
-        for tag in range(5):  # 50 transitions into a 25-transition buffer while the link is down
+        # 50 transitions into a 25-transition buffer while the link is down. The calls return while
+        # it is still down (only this thread brings it up, below), so the control loop never waits.
+        for tag in range(5):
             transport.push(batch_of(10, tag))
         assert transport.pull_weights("", -1) is None  # no weights yet: keeps the ones it has
-        assert time.perf_counter() - start < 0.5  # the control loop's calls return at once
         time.sleep(0.2)
         stats = transport.stats()
         assert not stats.connected and stats.dropped_transitions == 30 and stats.buffered_transitions == 20
