@@ -33,18 +33,25 @@ class FakeAc:
         self.running.set()
         self.stop_flag = threading.Event()
         self.buttons_seen: set[int] = set()
+        self.longest_press_s = 0.0  # longest stretch any button was held, by this thread's clock
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         pad = _core.PadLink(self.prefix, 0.01)
+        pressed_since: float | None = None
         while not self.stop_flag.is_set():
             if self.running.is_set():
                 self.pub.physics["packetId"] += 1
                 self.pub.publish("physics")
             snap = pad.poll()
+            now = time.monotonic()
             if snap is not None and snap["buttons"]:
                 self.buttons_seen.add(int(snap["buttons"]))
+                pressed_since = now if pressed_since is None else pressed_since
+                self.longest_press_s = max(self.longest_press_s, now - pressed_since)
+            elif snap is not None:
+                pressed_since = None
             time.sleep(0.003)
 
     def close(self) -> None:
@@ -73,7 +80,28 @@ def test_same_page_same_observation_on_sim_and_ac_backends(prefix: str) -> None:
     finally:
         fake.close()
         sim_env.close()
+
     assert np.allclose(obs_ac, obs_sim, atol=1e-5), np.flatnonzero(~np.isclose(obs_ac, obs_sim, atol=1e-5))
+
+
+def test_restart_button_is_held_for_restart_hold_s(prefix: str) -> None:
+    # Content Manager can ignore system buttons released before its hold delay (0.45 s by default).
+    sim_env = AssettoCorsaEnv(lap_start="flying")
+    sim_env.reset(seed=0)
+    b = sim_env.core.backend
+    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    try:
+        settings = _ac_settings(prefix, lap_start="flying", restart_hold_s=0.6)
+        core = RacingCore(settings, backend=AcBackend(settings))
+        try:
+            core.reset(np.zeros(1, dtype=np.int64), np.random.default_rng(0))
+        finally:
+            core.close()
+        assert 4 in fake.buttons_seen
+        assert fake.longest_press_s >= 0.5, f"held {fake.longest_press_s:.3f} s"
+    finally:
+        fake.close()
+        sim_env.close()
 
 
 def test_ac_backend_rejects_another_car_or_track(prefix: str) -> None:

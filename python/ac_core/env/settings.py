@@ -58,6 +58,9 @@ class EnvSettings:
     prefix: str = "acpmf_"  # shared-memory page prefix (sim-live, ac)
     feeder: str = "auto"  # ac backend: auto | vjoy | uinput | pad
     restart_button: int = 3  # ac backend: controller button bound to "restart session" in AC
+    # ac backend: how long the restart button is held. Content Manager can require system commands to
+    # be held (its "hold" delay, 0.45 s by default): switch the delay off, or set this above it (0.6).
+    restart_hold_s: float = 0.1
     reset_timeout_s: float = 20.0  # live backends: no new physics packet for this long (game not paused) = stopped
     # live backends: how long a step or reset waits on a paused game (graphics.status AC_PAUSE) before
     # GameStoppedError; 0 = for ever. An hour covers a break; finite because a game that closed while
@@ -99,7 +102,7 @@ _CHOICES = {
 }
 _POSITIVE = {
     "control_hz", "max_episode_seconds", "steer_rate", "off_track_grace_s", "no_progress_s",
-    "lookahead_distance_m", "ray_range_m", "reset_timeout_s", "time_scale",
+    "lookahead_distance_m", "ray_range_m", "reset_timeout_s", "time_scale", "restart_hold_s",
 }  # fmt: skip
 _NON_NEGATIVE = {"pause_timeout_s"}  # 0 has a meaning (no limit)
 _MIN_INT = {"max_laps": 0, "off_track_tyres": 0, "lookahead_points": 1, "ray_count": 1, "restart_button": 1,

@@ -362,7 +362,7 @@ class AcBackend(LiveBackend):
             raise EnvConfigError("lap_start 'random' needs the in-process 'sim' backend (AC cannot teleport)")
         # AC's "restart session" is bound to a controller button (docs/windows.md); press it, then wait
         # for AC_LIVE and an advancing physics clock.
-        self._press(self._restart_bits, "restarting the AC session")
+        self._press(self._restart_bits, "restarting the AC session", self.settings.restart_hold_s)
         deadline = time.monotonic() + self.settings.reset_timeout_s
         while True:
             self._wait_packets(1, self.settings.reset_timeout_s, "waiting for the restarted session")
