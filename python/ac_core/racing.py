@@ -30,7 +30,24 @@ def lap_metrics(infos: Mapping[str, Any], valid: np.ndarray) -> dict[str, float]
             out["lap_time_s"] = float(times.min())
     if "speed_kmh" in infos and valid.any():
         out["speed_kmh"] = float(np.asarray(infos["speed_kmh"])[valid].mean())
+    late = _lateness_ms(infos.get("timing"))
+    if late.size:
+        # Live backends: how late each step's deadline was met (a blocked acting loop shows up here).
+        out["step_lateness_ms"] = float(late.max())
     return out
+
+
+def _lateness_ms(timing: Any) -> np.ndarray:
+    """Step lateness values from an info's "timing": a vector env's dict of arrays, or the single-env
+    wrapper's object array of per-env dicts; empty when there is none (the in-process simulator)."""
+    if isinstance(timing, Mapping) and "lateness_ms" in timing:
+        values = np.asarray(timing["lateness_ms"], dtype=np.float64).reshape(-1)
+    elif isinstance(timing, np.ndarray) and timing.dtype == object:
+        values = np.array([t["lateness_ms"] for t in timing.reshape(-1) if isinstance(t, Mapping) and
+                           "lateness_ms" in t], dtype=np.float64)
+    else:
+        return np.zeros(0)
+    return values[np.isfinite(values)]
 
 
 def score_from(best_lap_s: float, max_distance_m: float, track_length_m: float) -> float:
