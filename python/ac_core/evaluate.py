@@ -129,7 +129,12 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     from ac_core.racing import env_settings_from_config
 
     agent, cfg, ckpt = load_agent(checkpoint, device)
-    overrides = {"max_laps": laps, **(env_overrides or {})}
+    from ac_core.training import evaluation_overrides
+
+    # The same evaluation as during training: flying laps with time for each (a run trained with
+    # lap_start "random" and 60 s episodes would otherwise never time a lap); the caller's overrides win.
+    trained = env_settings_from_config(cfg.env.to_kwargs())
+    overrides = {**evaluation_overrides(trained, laps), **(env_overrides or {})}
     settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
     env = AssettoCorsaEnv(settings)
     out = Path(out_dir) if out_dir is not None else None

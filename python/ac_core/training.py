@@ -28,17 +28,26 @@ def make_env_factory(cfg: Config, **overrides: Any):
     return factory, settings
 
 
+LAP_SECONDS_ALLOWED = 240.0  # an evaluation episode's time per lap: a slow but complete lap fits
+
+
+def evaluation_overrides(settings: Any, laps: int = 1) -> dict[str, Any]:
+    """Env settings that turn a training env into an evaluation one: ``laps`` timed laps from a flying
+    start (training may start anywhere on the lap, "random", which a lap time cannot), with time for
+    every lap whatever the training episodes' limit."""
+    overrides: dict[str, Any] = {"max_laps": laps}
+    if settings.lap_start == "random":
+        overrides["lap_start"] = "flying"
+    overrides["max_episode_seconds"] = max(settings.max_episode_seconds, LAP_SECONDS_ALLOWED * laps)
+    return overrides
+
+
 def train_racing(cfg: Config, resume: bool = False) -> TrainResult:
     factory, settings = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key="eval/score", lower_is_better=True)
     if settings.backend == "sim":
-        # Evaluation: greedy, fixed seed, one episode per car, one timed lap. Training may start
-        # anywhere on the lap ("random"); evaluation then uses a flying lap, with time for a whole lap.
-        overrides: dict[str, Any] = {"max_laps": 1}
-        if settings.lap_start == "random":
-            overrides["lap_start"] = "flying"
-        overrides["max_episode_seconds"] = max(settings.max_episode_seconds, 240.0)
-        eval_settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
+        # Evaluation: greedy, fixed seed, one episode per car, one timed lap (evaluation_overrides).
+        eval_settings = env_settings_from_config(cfg.env.to_kwargs(), **evaluation_overrides(settings))
 
         def make_eval_env(cars: int) -> Any:
             from ac_core.env import make_vector
