@@ -54,3 +54,12 @@ def test_curve_with_the_reference_lap_of_the_built_in_spa(tmp_path: Path) -> Non
 def test_curve_without_logs_says_where_to_look(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["curve", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 1
     assert "no TensorBoard event files" in capsys.readouterr().err
+
+
+def test_speed_trace_breaks_the_line_where_the_lap_wraps() -> None:
+    import numpy as np
+
+    from ac_core.plots import break_at_wraps
+
+    d, v = break_at_wraps(np.array([6990.0, 7000.0, 5.0, 15.0]), np.array([1.0, 2.0, 3.0, 4.0]))
+    assert np.isnan(d[2]) and np.isnan(v[2]) and d[3] == 5.0 and len(d) == 5

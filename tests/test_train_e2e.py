@@ -65,6 +65,11 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert video.parent == runs and video.suffix == ".gif" and video.stat().st_size > 1_000
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--video", "gif"]) == 2  # needs --save-rollouts
 
+    from ac_core.evaluate import evaluate
+
+    runs_a = [evaluate(ck / "last.pt", 2, None, seed=7, echo=lambda *_: None) for _ in range(2)]
+    assert runs_a[0]["cumulative_reward"] == runs_a[1]["cumulative_reward"], "rollouts repeat under a seed"
+
 
 def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "last.pt"

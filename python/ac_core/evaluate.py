@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ac_core.telemetry_log import ROLLOUT_COLUMNS, TelemetryWriter, write_json_array
 
@@ -63,7 +64,6 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
     result = EpisodeResult(index=index, seed=seed, steps=0)
     trace: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed_kmh": [], "gear": [], "distance": []}
     length = float(env.unwrapped.core.track_length)
-    start_s = info["s"]
     dt = env.unwrapped.settings.step_seconds
     while True:
         action = int(agent.greedy_actions(np.asarray(obs, dtype=np.float32)[None])[0])
@@ -87,7 +87,8 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
         trace["z"].append(z)
         trace["speed_kmh"].append(raw["speedKmh"])
         trace["gear"].append(raw["gear"])
-        trace["distance"].append((info["s"] - start_s) % length if info["s"] == info["s"] else np.nan)
+        # Track s (from the start/finish line), as the reference driver's trace: the plots line up corners.
+        trace["distance"].append(info["s"] % length if info["s"] == info["s"] else np.nan)
         if terminated or truncated:
             result.off_track_events = int(info["off_track_events"])
             result.collisions = int(info["collisions"])
@@ -146,7 +147,11 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
         for i in range(episodes):
             writer = TelemetryWriter(out / f"episode_{i}", ROLLOUT_COLUMNS) if out is not None else None
             try:
-                result, trace = run_episode(env, agent, i, seed + i, writer)
+                # Greedy actions average over sampled quantile fractions (tau): seed them per episode,
+                # in a forked RNG so the caller's torch RNG is untouched, and the rollouts repeat exactly.
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed + i)
+                    result, trace = run_episode(env, agent, i, seed + i, writer)
             finally:
                 if writer is not None:
                     writer.close()

@@ -63,6 +63,13 @@ def plot_track_map(path: Path, track: Any, runs: list[dict[str, np.ndarray]], re
     plt.close(fig)
 
 
+def break_at_wraps(distance: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inserts a NaN gap where the distance along the lap falls back (the car crossed the line), so a
+    plotted line does not jump back across the whole lap."""
+    wraps = np.flatnonzero(np.diff(distance) < 0) + 1
+    return np.insert(distance, wraps, np.nan), np.insert(values, wraps, np.nan)
+
+
 def plot_speed_trace(path: Path, runs: list[dict[str, np.ndarray]], reference: dict[str, np.ndarray] | None,
                      title: str) -> None:
     """runs: dicts with distance (m along the lap) and speed_kmh; reference: s and speed_kmh."""
@@ -71,7 +78,8 @@ def plot_speed_trace(path: Path, runs: list[dict[str, np.ndarray]], reference: d
     if reference is not None:
         ax.plot(reference["s"], reference["speed_kmh"], color="k", lw=1.2, label="reference driver")
     for i, run in enumerate(runs):
-        ax.plot(run["distance"], run["speed_kmh"], lw=0.8, alpha=0.8, label=f"episode {i}" if i < 5 else None)
+        distance, speed = break_at_wraps(np.asarray(run["distance"], float), np.asarray(run["speed_kmh"], float))
+        ax.plot(distance, speed, lw=0.8, alpha=0.8, label=f"episode {i}" if i < 5 else None)
     ax.set_xlabel("distance along the lap (m)")
     ax.set_ylabel("speed (km/h)")
     ax.set_title(title)
