@@ -12,17 +12,24 @@ Skipped without Ray (``pip install .[distributed]``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-ray = pytest.importorskip("ray", reason="Ray is not installed: pip install .[distributed] for the scale-out benchmarks")
+if importlib.util.find_spec("ray") is None:
+    pytest.skip("Ray is not installed: pip install .[distributed] for the scale-out benchmarks",
+                allow_module_level=True)
+# Imported by the local_ray fixture, after it sets RAY_AUTH_MODE: Ray reads the auth mode when it is
+# imported, so importing it here (at collection) would fix "disabled" before the fixture runs.
+ray: Any = None
 
 from tests.ray_head import SESSION_TOKEN  # noqa: E402
 
@@ -58,6 +65,10 @@ def local_ray() -> Iterator[Path]:
     os.environ.update(HOME=str(tmp), RAY_USAGE_STATS_ENABLED="0", RAY_DEDUP_LOGS="0", RAY_AUTH_MODE="token",
                       RAY_AUTH_TOKEN=SESSION_TOKEN)
     os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    global ray
+    import ray as ray_module
+
+    ray = ray_module
     ray.init(num_cpus=6, include_dashboard=False, object_store_memory=200 * 1024 * 1024, logging_level="ERROR",
              _temp_dir=str(tmp / "r"))
     try:
