@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -60,37 +62,40 @@ class FakeAc:
         self.pub.close()
 
 
+@contextmanager
+def fake_game_on_track(prefix: str) -> Iterator[tuple[FakeAc, np.ndarray]]:
+    """A FakeAc publishing a flying-start car on the built-in Spa (pages from the in-process sim);
+    yields it with the sim's first observation."""
+    sim_env = AssettoCorsaEnv(lap_start="flying")
+    obs, _ = sim_env.reset(seed=0)
+    b = sim_env.core.backend
+    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    try:
+        yield fake, obs
+    finally:
+        fake.close()
+        sim_env.close()
+
+
 def _ac_settings(prefix: str, **kw):
     return make_settings(**{"backend": "ac", "prefix": prefix, "track_file": "spa", "feeder": "pad",
                             "reset_timeout_s": 5.0, **kw})
 
 
 def test_same_page_same_observation_on_sim_and_ac_backends(prefix: str) -> None:
-    sim_env = AssettoCorsaEnv(lap_start="flying")
-    obs_sim, _ = sim_env.reset(seed=0)
-    b = sim_env.core.backend
-    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
-    try:
+    with fake_game_on_track(prefix) as (fake, obs_sim):
         core = RacingCore(_ac_settings(prefix, lap_start="flying"), backend=AcBackend(_ac_settings(prefix)))
         try:
             obs_ac = core.reset(np.zeros(1, dtype=np.int64), np.random.default_rng(0))[0]
         finally:
             core.close()
         assert 4 in fake.buttons_seen, "reset pressed AC's restart button (button 3 = bit 2)"
-    finally:
-        fake.close()
-        sim_env.close()
-
     assert np.allclose(obs_ac, obs_sim, atol=1e-5), np.flatnonzero(~np.isclose(obs_ac, obs_sim, atol=1e-5))
 
 
 def test_restart_button_is_held_for_restart_hold_s(prefix: str) -> None:
     # Content Manager can ignore system buttons released before its hold delay (0.45 s by default).
-    sim_env = AssettoCorsaEnv(lap_start="flying")
-    sim_env.reset(seed=0)
-    b = sim_env.core.backend
-    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
-    try:
+    with fake_game_on_track(prefix) as (fake, _):
         settings = _ac_settings(prefix, lap_start="flying", restart_hold_s=0.6)
         core = RacingCore(settings, backend=AcBackend(settings))
         try:
@@ -99,9 +104,6 @@ def test_restart_button_is_held_for_restart_hold_s(prefix: str) -> None:
             core.close()
         assert 4 in fake.buttons_seen
         assert fake.longest_press_s >= 0.5, f"held {fake.longest_press_s:.3f} s"
-    finally:
-        fake.close()
-        sim_env.close()
 
 
 def test_ac_backend_rejects_another_car_or_track(prefix: str) -> None:
@@ -124,22 +126,17 @@ def test_ac_backend_missing_game_says_what_to_start(prefix: str) -> None:
 
 
 def test_ac_backend_reports_a_game_that_stops(prefix: str) -> None:
-    sim_env = AssettoCorsaEnv(lap_start="flying")
-    sim_env.reset(seed=0)
-    b = sim_env.core.backend
-    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
-    try:
+    with fake_game_on_track(prefix) as (fake, _):
         env = AssettoCorsaEnv(_ac_settings(prefix, reset_timeout_s=0.5))
-        env.reset(seed=0)
-        _, _, _, _, info = env.step(13)
-        assert "timing" in info and info["timing"]["packet_id"] > 0
-        fake.running.clear()  # the game freezes
-        with pytest.raises(GameStoppedError, match="stopped"):
-            env.step(13)
-        env.close()
-    finally:
-        fake.close()
-        sim_env.close()
+        try:
+            env.reset(seed=0)
+            _, _, _, _, info = env.step(13)
+            assert "timing" in info and info["timing"]["packet_id"] > 0
+            fake.running.clear()  # the game freezes
+            with pytest.raises(GameStoppedError, match="stopped"):
+                env.step(13)
+        finally:
+            env.close()
 
 
 def _set_status(fake: FakeAc, status: P.AcStatus, *, packets: bool) -> None:
@@ -153,10 +150,11 @@ def _set_status(fake: FakeAc, status: P.AcStatus, *, packets: bool) -> None:
 
 
 def test_ac_backend_waits_out_a_pause_but_reports_a_game_that_stops(prefix: str) -> None:
-    sim_env = AssettoCorsaEnv(lap_start="flying")
-    sim_env.reset(seed=0)
-    b = sim_env.core.backend
-    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    with fake_game_on_track(prefix) as (fake, _):
+        _pause_then_stop(fake, prefix)
+
+
+def _pause_then_stop(fake: FakeAc, prefix: str) -> None:
     # Timeouts far below the defaults (20 s, 1 h) keep the test short; the pause outlasts reset_timeout_s 3×.
     env = AssettoCorsaEnv(_ac_settings(prefix, reset_timeout_s=0.5, pause_timeout_s=3.0))
     try:
@@ -190,8 +188,6 @@ def test_ac_backend_waits_out_a_pause_but_reports_a_game_that_stops(prefix: str)
         assert "not paused" in str(e.value)  # the stop path (reset_timeout_s), not the pause timeout
     finally:
         env.close()
-        fake.close()
-        sim_env.close()
 
 
 def test_pause_timeout_setting_is_checked() -> None:
