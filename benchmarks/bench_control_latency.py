@@ -195,6 +195,18 @@ def measure_sleep_poll(prefix: str, samples: int) -> dict:
     return {"ticks": ticks, "ms": millis, "lost": lost}
 
 
+def _echo_figures(result: dict) -> dict:
+    """The echo distribution (ms and ticks) in record()'s terms."""
+    ticks = np.asarray(result["ticks"], dtype=np.float64)
+    ms = np.asarray(result["ms"], dtype=np.float64)
+    return {
+        "value_ns": float(np.percentile(ms, 50) * 1e6), "p99_ns": float(np.percentile(ms, 99) * 1e6),
+        "max_ns": float(ms.max() * 1e6), "ticks_p50": float(np.percentile(ticks, 50)),
+        "ticks_p99": float(np.percentile(ticks, 99)), "ticks_max": float(ticks.max()), "lost": result["lost"],
+        "samples": len(ticks), "note": f"ticks p50 {np.percentile(ticks, 50):.0f}, p99 {np.percentile(ticks, 99):.0f}",
+    }
+
+
 @pytest.mark.benchmark(group="control → physics echo (sim-live)")
 def test_control_to_physics_echo(benchmark, sim_process):
     result: dict = {}
@@ -204,27 +216,18 @@ def test_control_to_physics_echo(benchmark, sim_process):
             f"no write was echoed in physics.gas within 0.5 s ({result['lost']} lost): does the simulator "
             "read the pad page <prefix>pad and publish the applied throttle as physics.gas?"
         )
-    ticks = np.asarray(result["ticks"], dtype=np.float64)
-    ms = np.asarray(result["ms"], dtype=np.float64)
+    figures = _echo_figures(result)
     record(
         benchmark,
         FIGURE,
         "ac_core",
         "≤ 1 tick p50, ≤ 2 ticks p99",
-        value_ns=float(np.percentile(ms, 50) * 1e6),
-        p99_ns=float(np.percentile(ms, 99) * 1e6),
-        max_ns=float(ms.max() * 1e6),
-        ticks_p50=float(np.percentile(ticks, 50)),
-        ticks_p99=float(np.percentile(ticks, 99)),
-        ticks_max=float(ticks.max()),
+        **figures,
         applied_ticks_p50=float(np.percentile(result["applied_ticks"], 50)) if result["applied_ticks"] else None,
-        lost=result["lost"],
-        samples=len(ticks),
         anchor="AC applies vJoy on the next tick (3.0 ms); peers claim 3-8 ms",
-        meets_target=bool(np.percentile(ticks, 50) <= 1 and np.percentile(ticks, 99) <= 2),
-        note=f"ticks p50 {np.percentile(ticks, 50):.0f}, p99 {np.percentile(ticks, 99):.0f}",
+        meets_target=bool(figures["ticks_p50"] <= 1 and figures["ticks_p99"] <= 2),
     )
-    assert result["lost"] <= len(ticks) * 0.05
+    assert result["lost"] <= len(result["ticks"]) * 0.05
 
 
 @pytest.mark.benchmark(group="control → physics echo (sim-live)")
@@ -233,21 +236,6 @@ def test_control_to_physics_echo_sleep_poll_baseline(benchmark, sim_process):
     benchmark.pedantic(lambda: result.update(measure_sleep_poll(sim_process, _samples())), rounds=1, iterations=1)
     if not result["ticks"]:
         pytest.fail(f"no write was echoed in physics.gas within 0.5 s ({result['lost']} lost)")
-    ticks = np.asarray(result["ticks"], dtype=np.float64)
-    ms = np.asarray(result["ms"], dtype=np.float64)
-    record(
-        benchmark,
-        FIGURE,
-        "baseline",
-        value_ns=float(np.percentile(ms, 50) * 1e6),
-        p99_ns=float(np.percentile(ms, 99) * 1e6),
-        max_ns=float(ms.max() * 1e6),
-        ticks_p50=float(np.percentile(ticks, 50)),
-        ticks_p99=float(np.percentile(ticks, 99)),
-        ticks_max=float(ticks.max()),
-        lost=result["lost"],
-        samples=len(ticks),
-        what=f"sim_info.py-style ctypes reads polled with time.sleep({POLL_SLEEP_S})",
-        note=f"ticks p50 {np.percentile(ticks, 50):.0f}, p99 {np.percentile(ticks, 99):.0f}",
-    )
-    assert result["lost"] <= len(ticks) * 0.05
+    record(benchmark, FIGURE, "baseline", **_echo_figures(result),
+           what=f"sim_info.py-style ctypes reads polled with time.sleep({POLL_SLEEP_S})")
+    assert result["lost"] <= len(result["ticks"]) * 0.05
