@@ -43,21 +43,23 @@ def _run(benchmark, per_round):
 
 def deque_same_thread_ns(ops: int) -> float:
     dq: collections.deque = collections.deque(maxlen=1024)
-    frame = empty_frames(1)[0].tobytes()
+    frame = bytearray(empty_frames(1)[0].tobytes())
     t0 = time.perf_counter_ns()
     for _ in range(ops):
-        dq.append(frame)
+        dq.append(bytes(frame))  # a copy per push, as the ring makes (see deque_cross_thread_ns)
         dq.popleft()
     return (time.perf_counter_ns() - t0) / ops
 
 
 def deque_cross_thread_ns(ops: int) -> float:
     dq: collections.deque = collections.deque()
-    frame = empty_frames(1)[0].tobytes()
+    frame = bytearray(empty_frames(1)[0].tobytes())
 
     def produce() -> None:
+        # Each push hands over its own copy of the frame, as the ring does (a poller reuses one
+        # buffer): appending the same object would hand over a pointer, not a frame.
         for _ in range(ops):
-            dq.append(frame)
+            dq.append(bytes(frame))
 
     producer = threading.Thread(target=produce)
     t0 = time.perf_counter_ns()
