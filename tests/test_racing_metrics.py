@@ -24,5 +24,7 @@ def test_step_lateness_from_a_vector_env_and_from_the_single_env_wrapper() -> No
     valid = np.ones(2, dtype=bool)
     vector = {"timing": {"lateness_ms": np.array([0.5, 7.25]), "_lateness_ms": np.ones(2, dtype=bool)}}
     assert lap_metrics(vector, valid)["step_lateness_ms"] == pytest.approx(7.25)
-    single = {"timing": np.array([{"lateness_ms": 3.5, "packet_id": 10}], dtype=object)}
+    from ac_core.agents.rollout import _as_vector_info
+
+    single = _as_vector_info({"timing": {"lateness_ms": 3.5, "packet_id": 10}})
     assert lap_metrics(single, valid[:1])["step_lateness_ms"] == pytest.approx(3.5)

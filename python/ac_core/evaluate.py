@@ -134,8 +134,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
 
     # The same evaluation as during training: flying laps with time for each (a run trained with
     # lap_start "random" and 60 s episodes would otherwise never time a lap); the caller's overrides win.
-    trained = env_settings_from_config(cfg.env.to_kwargs())
-    overrides = {**evaluation_overrides(trained, laps), **(env_overrides or {})}
+    overrides = {**evaluation_overrides(cfg.env, laps), **(env_overrides or {})}
     settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
     env = AssettoCorsaEnv(settings)
     out = Path(out_dir) if out_dir is not None else None

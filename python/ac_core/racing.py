@@ -38,15 +38,10 @@ def lap_metrics(infos: Mapping[str, Any], valid: np.ndarray) -> dict[str, float]
 
 
 def _lateness_ms(timing: Any) -> np.ndarray:
-    """Step lateness values from an info's "timing": a vector env's dict of arrays, or the single-env
-    wrapper's object array of per-env dicts; empty when there is none (the in-process simulator)."""
-    if isinstance(timing, Mapping) and "lateness_ms" in timing:
-        values = np.asarray(timing["lateness_ms"], dtype=np.float64).reshape(-1)
-    elif isinstance(timing, np.ndarray) and timing.dtype == object:
-        values = np.array([t["lateness_ms"] for t in timing.reshape(-1) if isinstance(t, Mapping) and
-                           "lateness_ms" in t], dtype=np.float64)
-    else:
+    """Step lateness values from a vector info's "timing" (live backends); empty without one."""
+    if not (isinstance(timing, Mapping) and "lateness_ms" in timing):
         return np.zeros(0)
+    values = np.asarray(timing["lateness_ms"], dtype=np.float64).reshape(-1)
     return values[np.isfinite(values)]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -78,10 +78,16 @@ class InlineLearner:
         return self.replay.sample(self.config.batch_size, self.rng, self.beta(step))
 
     def _one_update(self, step: int) -> None:
-        batch = self._sample(step)
+        with self._replay_guard():
+            batch = self._sample(step)
         metrics = self.agent.learn(batch)
-        self.replay.update_priorities(batch.indices, metrics.pop("priorities"))
+        with self._replay_guard():
+            self.replay.update_priorities(batch.indices, metrics.pop("priorities"))
         self._accumulate(metrics)
+
+    def _replay_guard(self) -> AbstractContextManager[Any]:
+        """Held around replay access by an update (inline: nothing else touches the replay)."""
+        return nullcontext()
 
     def _accumulate(self, metrics: dict[str, Any]) -> None:
         for key in METRIC_KEYS:
@@ -160,6 +166,9 @@ class ThreadedLearner(InlineLearner):
         with self._replay_lock:
             return len(self.replay)
 
+    def _replay_guard(self) -> AbstractContextManager[Any]:
+        return self._replay_lock  # the acting thread adds transitions meanwhile
+
     def on_env_steps(self, n_new: int, step: int) -> None:
         self._raise_if_failed()
         with self._replay_lock:
@@ -231,12 +240,7 @@ class ThreadedLearner(InlineLearner):
                     step = self._step
                 with self._state_lock:
                     self.agent.set_learning_rate(self.learning_rate(step))
-                    with self._replay_lock:
-                        batch = self._sample(step)
-                    metrics = self.agent.learn(batch)
-                    with self._replay_lock:
-                        self.replay.update_priorities(batch.indices, metrics.pop("priorities"))
-                    self._accumulate(metrics)
+                    self._one_update(step)
                     self._publish_weights()
         except BaseException as exc:  # surfaced in the acting thread at its next call
             self.error = exc

@@ -99,12 +99,9 @@ class BatchedEnv:
         next_obs = final_obs
         if terminated or truncated:
             next_obs = self._obs(self.env.reset()[0])
-        infos: dict[str, Any] = {}
-        for key, value in info.items():
-            infos[key] = np.asarray([value])
-            infos["_" + key] = np.ones(1, dtype=bool)
         return BatchStep(next_obs, final_obs, np.asarray([reward], dtype=np.float32),
-                         np.asarray([terminated]), np.asarray([truncated]), np.ones(1, dtype=bool), infos)
+                         np.asarray([terminated]), np.asarray([truncated]), np.ones(1, dtype=bool),
+                         _as_vector_info(info))
 
     def close(self) -> None:
         self.env.close()
@@ -166,3 +163,13 @@ class GreedyEvaluator:
         if self._env is not None:
             self._env.close()
             self._env = None
+
+
+def _as_vector_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """One env's info in a vector env's layout: each value as a length-1 array beside its ``_key``
+    mask, nested dicts (e.g. ``timing``) likewise, as Gymnasium's vector envs lay them out."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        out[key] = _as_vector_info(value) if isinstance(value, Mapping) else np.asarray([value])
+        out["_" + key] = np.ones(1, dtype=bool)
+    return out
