@@ -22,12 +22,13 @@ import numpy as np
 import torch
 
 from ac_core.config import Config
+from ac_core.errors import InputError
 
 CHECKPOINT_FORMAT = "ac_core.checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(InputError, RuntimeError):
     """A checkpoint that cannot be used; the message says why and what to do."""
 
 

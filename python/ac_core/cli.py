@@ -8,8 +8,13 @@ not pay for importing PyTorch.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
+from collections.abc import Callable
+
+from ac_core.errors import EXIT_BAD_INPUT, EXIT_FAULT, EXIT_INTERRUPTED, AcCoreError, RunInterrupted, one_line
 
 # (command name, module that implements it). Order is the order shown in --help.
 COMMANDS: list[tuple[str, str]] = [
@@ -24,6 +29,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("bench", "ac_core.commands.bench"),
 ]
 
+DEBUG_ENV = "AC_CORE_DEBUG"
+
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from ac_core import __version__
@@ -33,6 +40,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Train and evaluate RL drivers for Assetto Corsa (or its built-in stand-in simulator).",
     )
     parser.add_argument("--version", action="version", version=f"ac-core {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the traceback of an error instead of its one-line message (or set {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS:
         if only is not None and name != only:
@@ -51,14 +60,67 @@ def main(argv: list[str] | None = None) -> int:
     if command is None or command not in known:
         if command is not None:
             parser.error(f"unknown command {command!r}; valid commands: {', '.join(sorted(known))}")
+        if "--version" in argv:
+            parser.parse_args(["--version"])  # prints the version and exits 0
         parser.print_help()
         return 0 if "--help" in argv or "-h" in argv else 2
     args = parser.parse_args(argv)
+    debug = bool(args.debug) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    return run_command(command, lambda: int(args.func(args) or 0), debug=debug)
+
+
+def run_command(command: str, body: Callable[[], int], *, debug: bool = False) -> int:
+    """Run one command with the CLI's single error path: the project's errors, OS errors and unexpected
+    exceptions become one line on stderr and an exit code (2 bad input, 1 fault, 130 interrupted)."""
+    def report(message: str) -> None:
+        print(f"ac-core {command}: {message}", file=sys.stderr)
+
     try:
-        return int(args.func(args) or 0)
+        return body()
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        report("interrupted")
+        return EXIT_INTERRUPTED
+    except RunInterrupted as exc:
+        report(f"stopped by {exc.signal_name}")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        if isinstance(exc, AcCoreError):
+            report(one_line(exc))
+            return exc.exit_code
+        if _is_track_file_error(exc):
+            report(one_line(exc))
+            return EXIT_BAD_INPUT
+        if isinstance(exc, OSError):
+            report(describe_os_error(exc))
+            return EXIT_FAULT
+        if isinstance(exc, MemoryError):
+            report("out of memory; lower the sizes in the config (agent.replay_size, env.n_envs, agent.batch_size)")
+            return EXIT_FAULT
+        report(f"internal error: {type(exc).__name__}: {one_line(exc)} "
+               f"(rerun with --debug for the traceback, and please report it)")
+        return EXIT_FAULT
+
+
+def describe_os_error(exc: OSError) -> str:
+    """'<file>: <reason>' for an OSError, with the fix for the usual ones (full disk, permissions)."""
+    reason = exc.strerror or one_line(exc)
+    where = f"{exc.filename}: " if exc.filename else ""
+    hints = {errno.ENOSPC: "free some space or write elsewhere", errno.EDQUOT: "free some space or write elsewhere",
+             errno.EFBIG: "the file size limit was reached; write smaller files or raise the limit",
+             errno.EACCES: "choose a folder you can write to", errno.EROFS: "choose a writable folder",
+             errno.EPERM: "choose a folder you can write to"}
+    hint = hints.get(exc.errno or 0)
+    return f"{where}{reason}" + (f" ({hint})" if hint else "")
+
+
+def _is_track_file_error(exc: BaseException) -> bool:
+    try:
+        from ac_core import _core
+    except ImportError:
+        return False
+    return isinstance(exc, _core.TrackFileError)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ from typing import Any
 import yaml
 
 from ac_core.env.settings import EnvConfigError, EnvSettings, make_settings
+from ac_core.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """A config file or override that cannot be used; the message names the key and the fix."""
 
 

@@ -23,6 +23,7 @@ import sys
 from typing import Any, Protocol
 
 from ac_core import _core
+from ac_core.errors import AcCoreError
 from ac_core.shm import DEFAULT_PREFIX
 
 BUTTONS: dict[str, int] = {
@@ -49,7 +50,7 @@ class ControlFeeder(Protocol):
     def close(self) -> None: ...
 
 
-class FeederUnavailableError(RuntimeError):
+class FeederUnavailableError(AcCoreError, RuntimeError):
     """No way to send controls of the requested kind on this machine."""
 
 

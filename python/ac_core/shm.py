@@ -15,6 +15,7 @@ import numpy as np
 
 from ac_core import _core
 from ac_core import pages as P
+from ac_core.errors import AcCoreError
 
 DEFAULT_PREFIX = "acpmf_"
 KIND_NAMES = ("physics", "graphics", "static")
@@ -22,11 +23,11 @@ TORN_BACKOFF_ROUNDS = 5
 TORN_BACKOFF_S = 0.002
 
 
-class PageNotFoundError(FileNotFoundError):
+class PageNotFoundError(AcCoreError, FileNotFoundError):
     """A page is missing: AC (or simshmbridge, or `ac-core sim`) is not running with this prefix."""
 
 
-class PageTornError(RuntimeError):
+class PageTornError(AcCoreError, RuntimeError):
     """A page kept changing during every copy attempt."""
 
 

@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ac_core.errors import InputError
+
 VIDEO_SUFFIXES = (".gif", ".mp4")
 CAR_LENGTH_M, CAR_WIDTH_M = 5.6, 2.0  # a 2022 F1 car's footprint
 
 
-class VideoError(ValueError):
+class VideoError(InputError, ValueError):
     """A video that cannot be written; the message names the problem and the fix."""
 
 

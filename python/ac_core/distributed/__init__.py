@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import importlib.util
 
+from ac_core.errors import InputError
+
 RAY_VERSION = "2.60.0"
 INSTALL_HINT = f'pip install ".[distributed]" (or: pip install "ray[client]=={RAY_VERSION}")'
 
 
-class RayMissingError(RuntimeError):
+class RayMissingError(InputError, RuntimeError):
     """Ray is not installed; the message names the install command."""
 
 
-class DistributedSetupError(ValueError):
+class DistributedSetupError(InputError, ValueError):
     """Options of a cluster run that cannot work together; the message names the fix."""
 
 

@@ -30,12 +30,13 @@ from typing import Any
 
 from ac_core.distributed import RAY_VERSION
 from ac_core.distributed.settings import ClusterSettings
+from ac_core.errors import InputError
 
 AUTH_HELP = ("Give this process the head's token: run `ray get-auth-token` on the head and put it in "
              "RAY_AUTH_TOKEN (or a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token)")
 
 
-class ClusterConnectionError(RuntimeError):
+class ClusterConnectionError(InputError, RuntimeError):
     """The cluster cannot be used from here; the message says why and what to do."""
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ac_core.distributed.messages import TransitionBatch, WeightSnapshot
+from ac_core.errors import AcCoreError
 
 
-class TransportError(RuntimeError):
+class TransportError(AcCoreError, RuntimeError):
     """The other side could not be reached; the caller may retry later."""
 
 

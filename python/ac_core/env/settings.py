@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ac_core.errors import InputError
+
 BACKENDS = ("sim", "sim-live", "ac", "csp")
 CSP_MODES = ("pause", "realtime")
 ACTION_SETS = ("discrete", "discrete_fine", "continuous")
@@ -18,7 +20,7 @@ CARS = ("FormulaAlpha2022",)
 PHYSICS_HZ = 333.0
 
 
-class EnvConfigError(ValueError):
+class EnvConfigError(InputError, ValueError):
     """A bad environment setting: the message names the key and what is valid."""
 
 

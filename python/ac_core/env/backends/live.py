@@ -38,6 +38,7 @@ from ac_core import _core
 from ac_core import pages as P
 from ac_core.env.backends.base import Backend
 from ac_core.env.settings import EnvConfigError, EnvSettings
+from ac_core.errors import AcCoreError
 from ac_core.shm import PageNotFoundError, PageSet
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ PAD_RESTART_BUTTON = 1 << 2  # pad_page.hpp kPadRestartSession
 _WAIT_SLICE_S = 0.1
 
 
-class GameStoppedError(RuntimeError):
+class GameStoppedError(AcCoreError, RuntimeError):
     """The page producer stopped (game closed, simulator died) during an episode."""
 
 
