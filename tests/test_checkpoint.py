@@ -101,24 +101,37 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
-def test_corrupt_file_says_to_delete_it_or_use_last(tmp_path: Path, damage: str) -> None:
+def test_corrupt_file_names_the_run_s_other_checkpoints(tmp_path: Path, damage: str) -> None:
     cfg = _config()
-    path = tmp_path / "step_100.pt"
+    path = tmp_path / "last.pt"
     save_checkpoint(path, _trained_agent(cfg), 100, cfg)
+    save_checkpoint(tmp_path / "best.pt", _trained_agent(cfg), 50, cfg)
     data = path.read_bytes()
     path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00not a checkpoint" * 50,
                       "empty": b""}[damage])
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(path)
     message = str(info.value)
-    assert "not a valid ac_core checkpoint" in message
-    assert "delete it or use last.pt" in message
-    assert str(path) in message
+    assert "cannot be read as a checkpoint" in message and str(path) in message
+    # The advice names the file that is still good, never the damaged one itself.
+    assert "use best.pt" in message and "copy it to last.pt" in message and "use last.pt" not in message
+    assert len(message.splitlines()) == 1
+
+
+def test_a_checkpoint_without_its_agent_is_named_not_a_traceback(tmp_path: Path) -> None:
+    cfg = _config()
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, _trained_agent(cfg), 1, cfg)
+    payload = torch.load(path, weights_only=True)
+    del payload["agent"]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"c\.pt lacks agent"):
+        load_checkpoint(path)
 
 
 def test_a_foreign_torch_file_is_rejected(tmp_path: Path) -> None:
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match="not a valid ac_core checkpoint"):
+    with pytest.raises(CheckpointError, match="is not an ac_core checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
 
 

@@ -74,5 +74,6 @@ def test_train_then_eval(tmp_path: Path) -> None:
 def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "last.pt"
     bad.write_bytes(b"not a checkpoint")
-    assert main(["eval", "--checkpoint", str(bad), "--episodes", "1"]) == 1
-    assert "not a valid ac_core checkpoint" in capsys.readouterr().err
+    assert main(["eval", "--checkpoint", str(bad), "--episodes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read as a checkpoint" in err and str(bad) in err and len(err.strip().splitlines()) == 1

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ac_core.config import Config
-from ac_core.errors import InputError
+from ac_core.errors import InputError, NonFiniteError, one_line
 
 CHECKPOINT_FORMAT = "ac_core.checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
@@ -95,7 +95,15 @@ class Checkpoint:
 def save_checkpoint(path: str | Path, agent: Any, step: int, config: Config | Mapping[str, Any],
                     rng_state: Mapping[str, Any] | None = None,
                     metadata: Mapping[str, Any] | None = None) -> None:
-    """Save ``agent`` (an IQNAgent: networks, optimiser, gradient steps) with the training state."""
+    """Save ``agent`` (an IQNAgent: networks, optimiser, gradient steps) with the training state.
+
+    A model with a NaN or infinite weight is never written: the file already at ``path`` (the last good
+    one) stays, and NonFiniteError says so."""
+    broken = agent.non_finite_tensors() if hasattr(agent, "non_finite_tensors") else []
+    if broken:
+        raise NonFiniteError(
+            f"not writing {path}: {len(broken)} network tensor(s) hold NaN or infinite values ({broken[0]} …); "
+            "the checkpoint already there is the last good one")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "format_version": CHECKPOINT_FORMAT_VERSION,
@@ -109,6 +117,21 @@ def save_checkpoint(path: str | Path, agent: Any, step: int, config: Config | Ma
     atomic_save(payload, path)
 
 
+def _other_files(path: Path) -> str:
+    """Advice naming the run's other checkpoints (never the file that just failed)."""
+    others = [name for name in ("last.pt", "best.pt") if name != path.name and (path.parent / name).is_file()]
+    steps = sorted(path.parent.glob("step_*.pt"), key=lambda p: p.stat().st_mtime)
+    others += [p.name for p in steps[-1:] if p.name != path.name]
+    if not others:
+        return "no other checkpoint is beside it: evaluate another file, or start the training over with --force"
+    hint = f"use {' or '.join(others)} from {path.parent}"
+    return hint + (" (copy it to last.pt to resume from it)" if path.name == "last.pt" else "")
+
+
+_REQUIRED_KEYS = {"step": int, "config": dict, "architecture": dict, "agent": dict}
+_REQUIRED_AGENT_KEYS = ("online", "target", "optimizer", "gradient_steps")
+
+
 def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path (training writes "
@@ -116,16 +139,23 @@ def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(
-            f"{path} is not a valid ac_core checkpoint ({type(exc).__name__}: {exc}). The file is "
-            "truncated or corrupt; delete it or use last.pt / best.pt from the same run") from None
+        reason = one_line(exc).split(". ")[0][:160]  # torch's own text runs on for several sentences
+        raise CheckpointError(f"{path} cannot be read as a checkpoint ({type(exc).__name__}: {reason}); the file is "
+                              f"truncated or damaged: {_other_files(path)}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a valid ac_core checkpoint (no {CHECKPOINT_FORMAT!r} "
-                              "marker); delete it or use last.pt")
+        raise CheckpointError(f"{path} is not an ac_core checkpoint (no {CHECKPOINT_FORMAT!r} marker; "
+                              f"`ac-core train` writes them); {_other_files(path)}")
     version = payload.get("format_version")
     if version != CHECKPOINT_FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {version}; this ac_core reads "
                               f"version {CHECKPOINT_FORMAT_VERSION}. Use the ac_core release that wrote it")
+    missing = [key for key, kind in _REQUIRED_KEYS.items() if not isinstance(payload.get(key), kind)]
+    agent = payload.get("agent")
+    if isinstance(agent, dict):
+        missing += [f"agent.{key}" for key in _REQUIRED_AGENT_KEYS if key not in agent]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)} (it was not written whole by `ac-core train`); "
+                              f"{_other_files(path)}")
     return payload
 
 

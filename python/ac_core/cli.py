@@ -8,13 +8,20 @@ not pay for importing PyTorch.
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import os
 import sys
 from collections.abc import Callable
 
-from ac_core.errors import EXIT_BAD_INPUT, EXIT_FAULT, EXIT_INTERRUPTED, AcCoreError, RunInterrupted, one_line
+from ac_core.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAULT,
+    EXIT_INTERRUPTED,
+    AcCoreError,
+    RunInterrupted,
+    describe_os_error,
+    one_line,
+)
 
 # (command name, module that implements it). Order is the order shown in --help.
 COMMANDS: list[tuple[str, str]] = [
@@ -101,18 +108,6 @@ def run_command(command: str, body: Callable[[], int], *, debug: bool = False) -
         report(f"internal error: {type(exc).__name__}: {one_line(exc)} "
                f"(rerun with --debug for the traceback, and please report it)")
         return EXIT_FAULT
-
-
-def describe_os_error(exc: OSError) -> str:
-    """'<file>: <reason>' for an OSError, with the fix for the usual ones (full disk, permissions)."""
-    reason = exc.strerror or one_line(exc)
-    where = f"{exc.filename}: " if exc.filename else ""
-    hints = {errno.ENOSPC: "free some space or write elsewhere", errno.EDQUOT: "free some space or write elsewhere",
-             errno.EFBIG: "the file size limit was reached; write smaller files or raise the limit",
-             errno.EACCES: "choose a folder you can write to", errno.EROFS: "choose a writable folder",
-             errno.EPERM: "choose a folder you can write to"}
-    hint = hints.get(exc.errno or 0)
-    return f"{where}{reason}" + (f" ({hint})" if hint else "")
 
 
 def _is_track_file_error(exc: BaseException) -> bool:

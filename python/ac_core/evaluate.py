@@ -34,10 +34,11 @@ class EpisodeResult:
 
 def load_agent(checkpoint: str | Path, device: str = "cpu") -> tuple[Any, Any, Any]:
     """(agent, config, checkpoint) from a .pt file, with its own stored config."""
-    from ac_core.agents.agent import IQNAgent
+    from ac_core.agents.agent import IQNAgent, resolve_device
     from ac_core.checkpoint import load_checkpoint
     from ac_core.config import config_from_dict
 
+    device = str(resolve_device(device))  # a device that is not here is the option's fault, not the file's
     ckpt = load_checkpoint(checkpoint, map_location=device)
     cfg = config_from_dict(ckpt.config, source=f"{checkpoint} (stored config)")
     arch = ckpt.architecture

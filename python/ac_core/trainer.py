@@ -4,7 +4,8 @@ One iteration: batched epsilon-greedy inference for all envs -> env step -> n-st
 -> ``gradient_steps`` updates every ``train_freq`` env steps once the replay holds
 ``learning_starts`` transitions. Every ``eval_interval`` env steps the evaluation hook runs (greedy
 episodes by default) and best.pt is written when its score improves; every ``save_interval`` steps
-step_<N>.pt and last.pt are written. Ctrl-C writes last.pt and returns.
+step_<N>.pt and last.pt are written. However the loop ends (Ctrl-C, SIGTERM, an exception) last.pt
+is written (``ac_core.run_directory.finish_run``).
 
 The updates run through a learner (``ac_core.agents.learner``): inline in this loop for the
 in-process simulator (deterministic), or in a background thread for the live backends, whose world
@@ -23,6 +24,7 @@ replay to ``learning_starts`` before learning again. The episode that was runnin
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -46,6 +48,9 @@ from ac_core.checkpoint import (
     save_checkpoint,
 )
 from ac_core.config import Config, save_config
+from ac_core.errors import RunInterrupted
+from ac_core.run_directory import RunDirectory, finish_run
+from ac_core.stop_signals import stop_signals
 
 EvaluateHook = Callable[[IQNAgent, int], Mapping[str, float]]
 
@@ -72,6 +77,8 @@ class TrainResult:
     wall_seconds: float = 0.0
     stopped_early: bool = False
     interrupted: bool = False
+    stop_reason: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM …), if one did
+    checkpoint_account: str = ""  # one line: where the final checkpoint went
 
 
 class Trainer:
@@ -158,8 +165,8 @@ class Trainer:
             return False
         checkpoint = load_checkpoint(path, self.agent, map_location=self.device)
         if "training" not in checkpoint.metadata or checkpoint.rng_state is None:
-            raise CheckpointError(f"{path} was not written by ac_core.trainer (no training or RNG state); "
-                                  "start a new run or point train.checkpoint_dir elsewhere")
+            raise CheckpointError(f"{path} has no training state (it holds weights only), so it cannot be resumed; "
+                                  "start over with --force, or train into another folder")
         restore_rng_state(checkpoint.rng_state, {"trainer": self.rng})
         self.step = checkpoint.step
         state = checkpoint.metadata["training"]
@@ -202,15 +209,26 @@ class Trainer:
             self.save("best.pt")
         return bool(self.hooks.stop and self.hooks.stop(metrics))
 
-    def train(self, resume: bool = False) -> TrainResult:
+    def train(self, resume: bool = False, force: bool = False) -> TrainResult:
+        """Run to ``train.total_timesteps`` (or an early stop, Ctrl-C, SIGTERM/SIGHUP/SIGBREAK).
+
+        The run owns its folders for its life (:class:`~ac_core.run_directory.RunDirectory`: a second
+        trainer is refused, an earlier run needs ``resume`` or ``force``). However the loop ends — done,
+        a stop signal, or an exception — last.pt is written before returning (or raising
+        TrainingStopped, which names the cause and the checkpoint), unless the model is not finite.
+        """
+        tcfg = self.config.train
+        with RunDirectory(self.checkpoint_dir, tcfg.log_dir, resume=resume, force=force, log=_log):
+            if resume:
+                self.resume()
+            save_config(self.config, self.checkpoint_dir / "config.yaml")  # human-readable copy of the config
+            return self._train_owned()
+
+    def _train_owned(self) -> TrainResult:
         from torch.utils.tensorboard import SummaryWriter
         from tqdm import tqdm
 
         tcfg = self.config.train
-        if resume:
-            self.resume()
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        save_config(self.config, self.checkpoint_dir / "config.yaml")  # human-readable copy of the run's config
         writer = SummaryWriter(log_dir=tcfg.log_dir)
         progress = tqdm(total=tcfg.total_timesteps, initial=self.step, unit="step", dynamic_ncols=True,
                         disable=not tcfg.progress)
@@ -220,78 +238,85 @@ class Trainer:
         finished_returns: list[float] = []
         finished_lengths: list[int] = []
         last_return = float("nan")
-        stopped_early = interrupted = False
+        stopped_early = False
+        stop_reason: str | None = None
+        failure: BaseException | None = None
         start_time = time.perf_counter()
         log_time, log_step = start_time, self.step
         next_log = self.step + tcfg.log_interval
-        obs = self.env.reset(seed=tcfg.seed + self.step)
-        self.assembler.reset()
-        self.learner.start()
         try:
-            while self.step < tcfg.total_timesteps:
-                epsilon = self.epsilon(self.step)
-                actions = self.learner.act(obs, epsilon, self.rng)
-                result = self.env.step(actions)
-                transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
-                                                 result.terminated, result.truncated, result.valid)
-                if transitions is not None:
-                    self.learner.add(transitions)
-                obs = result.obs
-                valid = result.valid
-                n_new = int(valid.sum())
-                self.step += n_new
-                running_return[valid] += result.rewards[valid]
-                running_length[valid] += 1
-                for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
-                    last_return = float(running_return[index])
-                    finished_returns.append(last_return)
-                    finished_lengths.append(int(running_length[index]))
-                    running_return[index], running_length[index] = 0.0, 0
-                    self.episodes += 1
-                if self.hooks.step_metrics is not None:
-                    for key, value in self.hooks.step_metrics(result.infos, valid).items():
-                        writer.add_scalar(f"env/{key}", value, self.step)
-                        if key == self.hooks.lap_time_key:
-                            self._record_lap(value)
-                self.learner.on_env_steps(n_new, self.step)
-                progress.update(n_new)
+            with stop_signals():
+                obs = self.env.reset(seed=tcfg.seed + self.step)
+                self.assembler.reset()
+                self.learner.start()
+                while self.step < tcfg.total_timesteps:
+                    epsilon = self.epsilon(self.step)
+                    actions = self.learner.act(obs, epsilon, self.rng)
+                    result = self.env.step(actions)
+                    transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
+                                                     result.terminated, result.truncated, result.valid)
+                    if transitions is not None:
+                        self.learner.add(transitions)
+                    obs = result.obs
+                    valid = result.valid
+                    n_new = int(valid.sum())
+                    self.step += n_new
+                    running_return[valid] += result.rewards[valid]
+                    running_length[valid] += 1
+                    for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
+                        last_return = float(running_return[index])
+                        finished_returns.append(last_return)
+                        finished_lengths.append(int(running_length[index]))
+                        running_return[index], running_length[index] = 0.0, 0
+                        self.episodes += 1
+                    if self.hooks.step_metrics is not None:
+                        for key, value in self.hooks.step_metrics(result.infos, valid).items():
+                            writer.add_scalar(f"env/{key}", value, self.step)
+                            if key == self.hooks.lap_time_key:
+                                self._record_lap(value)
+                    self.learner.on_env_steps(n_new, self.step)
+                    progress.update(n_new)
 
-                if self.step >= next_log:
-                    now = time.perf_counter()
-                    steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
-                    accumulators = self.learner.pop_metrics()
-                    self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
-                              steps_per_second)
-                    progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
-                                         refresh=False)
-                    finished_returns, finished_lengths = [], []
-                    log_time, log_step = now, self.step
-                    next_log = self.step + tcfg.log_interval
-                if self.step >= self.next_eval:
-                    self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
-                    with self.learner.paused():
-                        stopped_early = self._run_evaluation(writer)
-                if self.step >= self.next_save:
-                    self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
-                    with self.learner.paused():
-                        self._save_periodic()
-                if stopped_early:
-                    break
+                    if self.step >= next_log:
+                        now = time.perf_counter()
+                        steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
+                        accumulators = self.learner.pop_metrics()
+                        self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
+                                  steps_per_second)
+                        progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
+                                             refresh=False)
+                        finished_returns, finished_lengths = [], []
+                        log_time, log_step = now, self.step
+                        next_log = self.step + tcfg.log_interval
+                    if self.step >= self.next_eval:
+                        self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
+                        with self.learner.paused():
+                            stopped_early = self._run_evaluation(writer)
+                    if self.step >= self.next_save:
+                        self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
+                        with self.learner.paused():
+                            self._save_periodic()
+                    if stopped_early:
+                        break
         except KeyboardInterrupt:
-            interrupted = True
+            stop_reason = "SIGINT"
+        except RunInterrupted as exc:
+            stop_reason = exc.signal_name
+        except BaseException as exc:  # saved below, then raised again as TrainingStopped
+            failure = exc
         finally:
             progress.close()
-            self.learner.close()
-        # Always leave a complete last.pt (also after Ctrl-C; the write itself is atomic).
-        self.save("last.pt", with_replay=tcfg.save_replay)
-        writer.flush()
-        writer.close()
+            failure = _first_failure(failure, self.learner.close)
+        try:
+            account = finish_run(lambda: self.save("last.pt", with_replay=tcfg.save_replay), self.step,
+                                 self.checkpoint_dir / "last.pt", failure)
+        finally:
+            cleanups = [writer.close, self.env.close, getattr(self.evaluate, "close", lambda: None)]
+            for cleanup in cleanups:
+                _first_failure(failure or _ALREADY_SAVED, cleanup)
         wall = time.perf_counter() - start_time
-        if hasattr(self.evaluate, "close"):
-            self.evaluate.close()
-        self.env.close()
         return TrainResult(self.step, self.episodes, self.agent.gradient_steps, self.best_score,
-                           dict(self.last_eval), wall, stopped_early, interrupted)
+                           dict(self.last_eval), wall, stopped_early, stop_reason is not None, stop_reason, account)
 
     def _log(self, writer: Any, accumulators: Mapping[str, float], returns: list[float], lengths: list[int],
              epsilon: float, steps_per_second: float) -> None:
@@ -332,6 +357,25 @@ class Trainer:
             self.last_lap_s = float(lap_time_s)
             if not math.isfinite(self.best_lap_s) or lap_time_s < self.best_lap_s:
                 self.best_lap_s = float(lap_time_s)
+
+
+def _log(message: str) -> None:
+    print(f"ac-core: {message}", file=sys.stderr, flush=True)
+
+
+_ALREADY_SAVED = RuntimeError("the run's checkpoint is written")  # after it, cleanup errors are only reported
+
+
+def _first_failure(failure: BaseException | None, cleanup: Callable[[], object]) -> BaseException | None:
+    """Run a cleanup step; an error in it is reported, and returned only when nothing failed before."""
+    try:
+        cleanup()
+    except Exception as exc:
+        if failure is not None:
+            _log(f"while stopping: {type(exc).__name__}: {exc}")
+            return failure
+        return exc
+    return failure
 
 
 def format_lap_time(seconds: float) -> str:

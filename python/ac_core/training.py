@@ -42,7 +42,7 @@ def evaluation_overrides(settings: Any, laps: int = 1) -> dict[str, Any]:
     return overrides
 
 
-def train_racing(cfg: Config, resume: bool = False) -> TrainResult:
+def train_racing(cfg: Config, resume: bool = False, force: bool = False) -> TrainResult:
     factory, settings = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key="eval/score", lower_is_better=True)
     if settings.backend == "sim":
@@ -56,4 +56,4 @@ def train_racing(cfg: Config, resume: bool = False) -> TrainResult:
 
         hooks.evaluate = RacingEvaluator(make_eval_env, int(cfg.train.eval_episodes), int(cfg.train.seed) + 1_000_003)
     trainer = Trainer(cfg, factory, hooks=hooks)
-    return trainer.train(resume=resume)
+    return trainer.train(resume=resume, force=force)

@@ -11,16 +11,28 @@ import torch
 from ac_core.agents.iqn import IQNNetwork, double_dqn_targets, quantile_huber_loss, sample_taus
 from ac_core.agents.replay import ReplayBatch
 from ac_core.config import AgentConfig
+from ac_core.errors import InputError, NonFiniteError
+
+
+class DeviceError(InputError):
+    """A torch device that does not exist or is not available on this machine."""
 
 
 def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; explicit 'cuda' fails clearly without a GPU."""
+    """'auto' -> CUDA when available, else CPU; an explicit device that is not there fails clearly."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise DeviceError(f"device {name!r} is not a torch device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"train.device is {name!r} but PyTorch sees no CUDA device; "
-                           "use train.device=auto or cpu")
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise DeviceError(f"device {name!r}: PyTorch sees no CUDA device here (torch {torch.__version__}, {build}); "
+                          "use cpu or auto (the device option or train.device)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise DeviceError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s); "
+                          "use cuda:0 … or auto")
     return device
 
 
@@ -122,6 +134,14 @@ class IQNAgent:
         else:
             grad_norm = torch.linalg.vector_norm(torch.stack(
                 [p.grad.norm() for p in self.online.parameters() if p.grad is not None]))
+        if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
+            # Stop before the optimiser step, so the weights (and every checkpoint) stay finite.
+            self.optimizer.zero_grad(set_to_none=True)
+            what = "loss" if not torch.isfinite(loss) else "gradient norm"
+            raise NonFiniteError(
+                f"gradient step {self.gradient_steps + 1}: the {what} is {float(loss if what == 'loss' else grad_norm)}"
+                "; the weights were left as they were. A reward or observation that is not finite, or a learning rate "
+                "too high for the reward scale, causes this: check env.reward and agent.lr")
         self.optimizer.step()
         self.gradient_steps += 1
         self._update_target()
@@ -141,6 +161,12 @@ class IQNAgent:
             for target_param, online_param in zip(self.target.parameters(), self.online.parameters(),
                                                   strict=True):
                 target_param.lerp_(online_param, cfg.target_tau)
+
+    def non_finite_tensors(self) -> list[str]:
+        """Names of the network tensors holding a NaN or an infinity (empty when the model is sound)."""
+        return [f"{net}.{name}" for net, module in (("online", self.online), ("target", self.target))
+                for name, tensor in module.state_dict().items()
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
 
     def state_dict(self) -> dict[str, Any]:
         return {"online": self.online.state_dict(), "target": self.target.state_dict(),

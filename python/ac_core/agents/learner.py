@@ -31,6 +31,7 @@ import torch
 
 from ac_core.agents.agent import IQNAgent
 from ac_core.agents.replay import ReplayBuffer
+from ac_core.errors import AcCoreError
 
 METRIC_KEYS = ("loss", "q_mean", "quantile_spread", "grad_norm")
 
@@ -225,6 +226,8 @@ class ThreadedLearner(InlineLearner):
 
     # -- the thread -----------------------------------------------------------------------------
     def _raise_if_failed(self) -> None:
+        if isinstance(self.error, AcCoreError):  # e.g. NonFiniteError: its own one-line message says it all
+            raise self.error
         if self.error is not None:
             raise RuntimeError(f"the background learner failed: {self.error!r}") from self.error
 

@@ -28,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ac_core.checkpoint import CheckpointError
     from ac_core.evaluate import evaluate
 
     if args.episodes < 1:
@@ -51,13 +50,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["backend"] = args.backend
     if args.track:
         overrides["track"] = args.track
-    try:
-        summary = evaluate(args.checkpoint, args.episodes, args.save_rollouts, seed=args.seed,
-                           env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device,
-                           video=args.video)
-    except CheckpointError as e:
-        print(f"ac-core eval: {e}", file=sys.stderr)
-        return 1
+    summary = evaluate(args.checkpoint, args.episodes, args.save_rollouts, seed=args.seed,
+                       env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device,
+                       video=args.video)
 
     def fmt(v: float | None) -> str:
         return f"{v:.3f} s" if v is not None else "--"

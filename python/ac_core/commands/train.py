@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -13,6 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="checkpoint folder (default: the config's train.checkpoint_dir)")
     p.add_argument("--log-dir", default=None, help="TensorBoard folder (default: the config's train.log_dir, logs/)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt with the same schedule")
+    p.add_argument("--force", action="store_true",
+                   help="start over in a folder that holds an earlier run (its files move to previous-<time>/)")
     p.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                    help="override a config value, e.g. --set agent.lr=1e-4 (repeatable)")
     p.add_argument("--total-timesteps", type=int, default=None, help="shortcut for --set train.total_timesteps=N")
@@ -42,52 +43,43 @@ def _train_on_cluster(args: argparse.Namespace, cfg: object) -> object:
     cluster = ClusterSettings(args.ray_address, run_name=args.run_name, insecure_no_auth=args.insecure_no_auth,
                               local_cpus=args.local_cpus)
     scale = ScaleOutSettings(collectors=2 if args.collectors is None else args.collectors)
-    return train_on_cluster(cfg, cluster, scale, resume=args.resume)  # type: ignore[arg-type]
+    return train_on_cluster(cfg, cluster, scale, resume=args.resume, force=args.force)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ac_core.config import ConfigError, load_config, override
-    from ac_core.distributed import DistributedSetupError, RayMissingError
-    from ac_core.distributed.cluster import ClusterConnectionError
-    from ac_core.env.settings import EnvConfigError
+    from ac_core.config import load_config, override
+    from ac_core.distributed import DistributedSetupError
 
     if args.ray_address is None and (args.collectors is not None or args.local_cpus is not None):
-        print("ac-core train: --collectors and --local-cpus need --ray-address (use --ray-address local for a "
-              "cluster on this machine)", file=sys.stderr)
-        return 2
-    try:
-        cfg = load_config(args.config)
-        sets = list(args.set)
-        if args.out:
-            sets.append(f"train.checkpoint_dir={args.out}")
-        if args.log_dir:
-            sets.append(f"train.log_dir={args.log_dir}")
-        if args.total_timesteps is not None:
-            sets.append(f"train.total_timesteps={args.total_timesteps}")
-        if args.n_envs is not None:
-            sets.append(f"env.n_envs={args.n_envs}")
-        if args.device:
-            sets.append(f"train.device={args.device}")
-        if args.no_progress:
-            sets.append("train.progress=false")
-        if sets:
-            cfg = override(cfg, sets)
-        if args.ray_address is not None:
-            result = _train_on_cluster(args, cfg)
-        else:
-            from ac_core.training import train_racing
+        raise DistributedSetupError("--collectors and --local-cpus need --ray-address (use --ray-address local for "
+                                    "a cluster on this machine)")
+    cfg = load_config(args.config)
+    sets = list(args.set)
+    if args.out:
+        sets.append(f"train.checkpoint_dir={args.out}")
+    if args.log_dir:
+        sets.append(f"train.log_dir={args.log_dir}")
+    if args.total_timesteps is not None:
+        sets.append(f"train.total_timesteps={args.total_timesteps}")
+    if args.n_envs is not None:
+        sets.append(f"env.n_envs={args.n_envs}")
+    if args.device:
+        sets.append(f"train.device={args.device}")
+    if args.no_progress:
+        sets.append("train.progress=false")
+    if sets:
+        cfg = override(cfg, sets)
+    if args.ray_address is not None:
+        result = _train_on_cluster(args, cfg)
+    else:
+        from ac_core.training import train_racing
 
-            result = train_racing(cfg, resume=args.resume)
-    except (ConfigError, EnvConfigError) as e:
-        print(f"ac-core train: {e}", file=sys.stderr)
-        return 2
-    except (RayMissingError, DistributedSetupError, ClusterConnectionError) as e:
-        print(f"ac-core train: {e}", file=sys.stderr)
-        return 2
+        result = train_racing(cfg, resume=args.resume, force=args.force)
     out = Path(cfg.train.checkpoint_dir)
     best = f"{result.best_score:.3f}" if result.best_score is not None else "--"
-    print(f"\n{'interrupted' if result.interrupted else 'finished'} at step {result.step} "
-          f"({result.episodes} episodes, {result.gradient_steps} gradient steps, {result.wall_seconds:.0f} s)")
+    ended = f"stopped by {result.stop_reason}" if result.stop_reason else "finished"
+    print(f"\n{ended} at step {result.step} ({result.episodes} episodes, {result.gradient_steps} gradient steps, "
+          f"{result.wall_seconds:.0f} s); {result.checkpoint_account}")
     print(f"best evaluation score {best} (lap time in s, or 1000 + metres short of a lap / 10)")
     print(f"checkpoints: {out}/last.pt, {out}/best.pt; TensorBoard: tensorboard --logdir {cfg.train.log_dir}")
     return 130 if result.interrupted else 0

@@ -46,7 +46,10 @@ from ac_core.distributed.evaluation import SCORE_KEY
 from ac_core.distributed.learner_core import METRIC_KEYS, LearnerReport
 from ac_core.distributed.replay_service import ReplayStats, SourceStats
 from ac_core.distributed.settings import ClusterSettings, ScaleOutSettings
+from ac_core.errors import RunInterrupted
 from ac_core.racing import env_settings_from_config
+from ac_core.run_directory import RunDirectory, finish_run
+from ac_core.stop_signals import stop_signals
 from ac_core.trainer import TrainResult
 
 
@@ -150,14 +153,11 @@ class ClusterTrainer:
                                      f"(actor {name!r}); stop it or choose another --run-name")
 
     def _resume(self) -> None:
-        path = self.checkpoint_dir / "last.pt"
-        if not path.exists():
-            self.log(f"nothing to resume in {self.checkpoint_dir}; starting a new run")
-            return
+        path = self.checkpoint_dir / "last.pt"  # RunDirectory has checked that it is there
         checkpoint = load_checkpoint(path, self.agent)  # checks the architecture, loads networks and optimiser
         if "training" not in checkpoint.metadata or checkpoint.rng_state is None:
-            raise CheckpointError(f"{path} has no training state; start a new run or point train.checkpoint_dir "
-                                  "elsewhere")
+            raise CheckpointError(f"{path} has no training state (it holds weights only), so it cannot be resumed; "
+                                  "start over with --force, or train into another folder")
         restore_rng_state(checkpoint.rng_state, {"trainer": self.rng})
         state = checkpoint.metadata["training"]
         self.step = checkpoint.step
@@ -263,35 +263,50 @@ class ClusterTrainer:
             self.tick()
         return True
 
-    def train(self, resume: bool = False) -> TrainResult:
+    def train(self, resume: bool = False, force: bool = False) -> TrainResult:
+        """Run to ``train.total_timesteps``; like the single-process trainer, the run owns its folders,
+        and a stop signal or an exception still ends with last.pt written (``finish_run``)."""
         start = time.perf_counter()
-        interrupted = False
-        try:
-            self.start(resume)
-            self.run_until(lambda: self.step >= self.cfg.train.total_timesteps)
-        except KeyboardInterrupt:
-            interrupted = True
-        try:
-            if self._started and hasattr(self, "learner"):
-                self.finish()
-        finally:
-            self.close()
+        stop_reason: str | None = None
+        failure: BaseException | None = None
+        account = ""
+        with RunDirectory(self.checkpoint_dir, self.cfg.train.log_dir, resume=resume, force=force, log=self.log):
+            try:
+                with stop_signals():
+                    self.start(resume)
+                    self.run_until(lambda: self.step >= self.cfg.train.total_timesteps)
+            except KeyboardInterrupt:
+                stop_reason = "SIGINT"
+            except RunInterrupted as exc:
+                stop_reason = exc.signal_name
+            except BaseException as exc:  # saved below, then raised again as TrainingStopped
+                failure = exc
+            try:
+                if self._started and hasattr(self, "learner"):
+                    account = finish_run(self.finish, self.step, self.checkpoint_dir / "last.pt", failure)
+                elif failure is not None:
+                    raise failure
+            finally:
+                self.close()
         return TrainResult(self.step, self.episodes, self.agent.gradient_steps if hasattr(self, "agent") else 0,
-                           self.best_score, dict(self.last_eval), time.perf_counter() - start, False, interrupted)
+                           self.best_score, dict(self.last_eval), time.perf_counter() - start, False,
+                           stop_reason is not None, stop_reason, account)
 
-    def finish(self) -> None:
-        """Stop launching work, let the calls in flight end, write last.pt."""
+    def finish(self) -> Path:
+        """Stop launching work, let the calls in flight end, write last.pt (returns its path)."""
         self._stopping = True
         deadline = time.monotonic() + 300
         # The evaluation in flight is awaited too, as the single-machine trainer would have run it.
         while self._inflight and time.monotonic() < deadline:
             self.tick()
         self.report()
-        self.save("last.pt", with_replay=self.cfg.train.save_replay)
-        if hasattr(self, "writer"):
-            self.writer.flush()
-            self.writer.close()
-            self.progress.close()
+        try:
+            return self.save("last.pt", with_replay=self.cfg.train.save_replay)
+        finally:
+            if hasattr(self, "writer"):
+                self.writer.flush()
+                self.writer.close()
+                self.progress.close()
 
     def close(self) -> None:
         if not self._started:
@@ -427,5 +442,5 @@ class ClusterTrainer:
 
 
 def train_on_cluster(cfg: Config, cluster: ClusterSettings, scale: ScaleOutSettings, resume: bool = False,
-                     log: Callable[[str], None] = print) -> TrainResult:
-    return ClusterTrainer(cfg, cluster, scale, log).train(resume=resume)
+                     log: Callable[[str], None] = print, force: bool = False) -> TrainResult:
+    return ClusterTrainer(cfg, cluster, scale, log).train(resume=resume, force=force)

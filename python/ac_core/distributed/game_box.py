@@ -31,6 +31,8 @@ from ac_core.distributed.collector import Collector, CollectorReport
 from ac_core.distributed.messages import TransitionBatch, WeightSnapshot
 from ac_core.distributed.settings import ClusterSettings
 from ac_core.distributed.transport import TransportError
+from ac_core.errors import RunInterrupted
+from ac_core.stop_signals import deferred_signals, stop_signals
 
 
 class RayClientLink:
@@ -149,26 +151,33 @@ def run_game_box(cluster: ClusterSettings, backend: str, sets: list[str], steps:
     interrupted = False
     report: CollectorReport | None = None
     next_status = time.monotonic() + status_interval_s
+    stop_reason: str | None = None
     try:
-        while steps is None or collector.total_env_steps < steps:
-            report = collector.run(1, flush=False)
-            if time.monotonic() >= next_status:
-                next_status = time.monotonic() + status_interval_s
-                stats = report.transport
-                log(f"steps {collector.total_env_steps}, pushed {stats.pushed_transitions}, buffered "
-                    f"{stats.buffered_transitions}, dropped {stats.dropped_transitions}, weights v{collector.version}, "
-                    f"{'connected' if stats.connected else 'DISCONNECTED'}")
+        with stop_signals():
+            while steps is None or collector.total_env_steps < steps:
+                report = collector.run(1, flush=False)
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + status_interval_s
+                    stats = report.transport
+                    log(f"steps {collector.total_env_steps}, pushed {stats.pushed_transitions}, buffered "
+                        f"{stats.buffered_transitions}, dropped {stats.dropped_transitions}, "
+                        f"weights v{collector.version}, {'connected' if stats.connected else 'DISCONNECTED'}")
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted, stop_reason = True, "SIGINT"
+    except RunInterrupted as exc:
+        interrupted, stop_reason = True, exc.signal_name
     finally:
-        if collector._steps_unpushed:
-            collector.push()
-        unsent = transport.flush(timeout_s=15.0)
-        stats = transport.stats()
-        collector.close()
+        # What was driven is sent before exiting, whatever ended the loop (held against a second signal).
+        with deferred_signals():
+            if collector._steps_unpushed:
+                collector.push()
+            unsent = transport.flush(timeout_s=15.0)
+            stats = transport.stats()
+            collector.close()
     summary = {"steps": collector.total_env_steps, "pushed": stats.pushed_transitions,
                "dropped": stats.dropped_transitions, "unsent": unsent, "weight_updates": stats.weight_updates,
-               "policy_version": collector.version, "reconnects": stats.reconnects, "interrupted": interrupted}
+               "policy_version": collector.version, "reconnects": stats.reconnects, "interrupted": interrupted,
+               "stopped_by": stop_reason or "-"}
     log("actor summary: " + " ".join(f"{key}={value}" for key, value in summary.items()))
     if stats.dropped_transitions or unsent:
         log(f"{stats.dropped_transitions} transitions were dropped (buffer of {buffer_transitions} full while "
