@@ -139,7 +139,7 @@ class IQNAgent:
             self.optimizer.zero_grad(set_to_none=True)
             what = "loss" if not torch.isfinite(loss) else "gradient norm"
             raise NonFiniteError(
-                f"gradient step {self.gradient_steps + 1}: the {what} is {float(loss if what == 'loss' else grad_norm)}"
+                f"gradient step {self.gradient_steps + 1}: the {what} is {float((loss if what == 'loss' else grad_norm).detach())}"
                 "; the weights were left as they were. A reward or observation that is not finite, or a learning rate "
                 "too high for the reward scale, causes this: check env.reward and agent.lr")
         self.optimizer.step()
