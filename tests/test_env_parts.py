@@ -20,16 +20,16 @@ def test_seed_keys_and_defaults() -> None:
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
-        ({"trak": "spa"}, "unknown environment setting(s) env.trak; valid keys:"),
+        ({"trak": "spa"}, "env.trak is an unknown key (did you mean track?); valid keys in env:"),
         ({"backend": "carla"}, "env.backend = 'carla' is not valid; choose one of: sim, sim-live, ac"),
         ({"lap_start": "grid"}, "choose one of: pit_out, flying, standing, random"),
-        ({"control_hz": -5}, "env.control_hz must be > 0"),
-        ({"control_hz": 1000}, "must be ≤ 333"),
-        ({"max_laps": 1.5}, "env.max_laps must be a whole number"),
+        ({"control_hz": -5}, "env.control_hz = -5 is out of range; use a number in (0, 333]"),
+        ({"control_hz": 1000}, "env.control_hz = 1000 is out of range; use a number in (0, 333]"),
+        ({"max_laps": 1.5}, "env.max_laps = 1.5 is not a whole number; use an integer in [0, 10000]"),
         ({"car": "GT3"}, "choose one of: FormulaAlpha2022"),
-        ({"reward": {"speed": 1}}, "unknown reward weight(s) speed; valid: progress, time"),
-        ({"reward": {"time": -1}}, "env.reward.time must be ≥ 0"),
-        ({"terminate_on_collision": "yes"}, "must be true or false"),
+        ({"reward": {"speed": 1}}, "env.reward.speed is an unknown key; valid keys in env.reward: progress, time"),
+        ({"reward": {"time": -1}}, "env.reward.time = -1 is out of range; use a number in [0, 1000]"),
+        ({"terminate_on_collision": "yes"}, "env.terminate_on_collision = 'yes' is not a boolean; use true or false"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_choices(mapping: dict, message: str) -> None:

@@ -182,3 +182,108 @@ def test_reference_driver_rounded_to_the_fine_action_table_laps_spa() -> None:
     assert info["completed_laps"] == 1 and info["off_track_events"] == 0
     reference = reference_lap("spa").lap_time_s
     assert info["best_lap_time"] == pytest.approx(reference, rel=0.01)
+
+
+# ----- misuse of the Gymnasium API: one clear line, a ValueError (arguments) or RuntimeError (state) -----
+
+def _one_line_error(exc_type: type[Exception], call, *fragments: str) -> None:
+    from ac_core.errors import InputError
+
+    with pytest.raises(exc_type) as e:
+        call()
+    message = str(e.value)
+    assert isinstance(e.value, InputError) and "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_wrong_discrete_actions_name_the_action_space() -> None:
+    from ac_core.env.core import EnvUsageError
+
+    env = AssettoCorsaEnv()
+    env.reset(seed=0)
+    n = A.N_DISCRETE_ACTIONS
+    for action, problem in [(2.5, "the action is 2.5 (float), not an integer"), ("3", "'3' (str), not an integer"),
+                            (None, "None (NoneType)"), ([3], "[3] (list)"), (True, "True (bool)"),
+                            (np.array([3]), "an array of shape (1,) and dtype int64"),
+                            (n, f"the action {n} is out of range"), (-1, "the action -1 is out of range")]:
+        _one_line_error(EnvUsageError, lambda a=action: env.step(a), "AssettoCorsaEnv.step()", problem,
+                        f"Discrete({n}): use an int in [0, {n - 1}]")
+    # what Discrete.contains accepts still works: NumPy integers and 0-d integer arrays
+    for action in (np.int32(COAST_STRAIGHT), np.array(COAST_STRAIGHT), np.uint8(COAST_STRAIGHT)):
+        assert env.step(action)[0].shape == env.observation_space.shape
+    env.close()
+
+
+def test_wrong_continuous_actions_name_the_shape() -> None:
+    from ac_core.env.core import EnvUsageError
+
+    env = AssettoCorsaEnv(action_set="continuous")
+    env.reset(seed=0)
+    for action, problem in [([0.0, 1.0], "shape (2,)"), ("abc", "dtype <U3"), ([[0.0, 1.0, 0.0]], "shape (1, 3)"),
+                            ([1.0, [2.0, 3.0]], "a ragged sequence"), ([0.0, float("nan"), 0.0], "NaN or inf")]:
+        _one_line_error(EnvUsageError, lambda a=action: env.step(a), "AssettoCorsaEnv.step()", problem)
+    assert env.step(np.array([5.0, 1.0, 0.0]))[0].shape == env.observation_space.shape  # finite: clipped, as documented
+    env.close()
+
+
+def test_bad_reset_options_and_seeds_are_named() -> None:
+    from ac_core.env.core import EnvUsageError
+
+    env = AssettoCorsaEnv()
+    for kwargs, fragment in [({"options": [1]}, "options = [1] (list) is not a dict"),
+                             ({"options": {"random": True}}, "options has the unknown key 'random'; valid keys: "
+                                                             "random_start"),
+                             ({"options": {"random_start": "yes"}},
+                              "options['random_start'] = 'yes' (str) is not a bool"),
+                             ({"seed": -1}, "seed = -1 (int) is not valid"), ({"seed": 1.5}, "seed = 1.5 (float)")]:
+        _one_line_error(EnvUsageError, lambda k=kwargs: env.reset(**k), "AssettoCorsaEnv.reset()", fragment)
+    obs, _ = env.reset(seed=0, options={"random_start": True})
+    assert obs.shape == env.observation_space.shape
+    env.close()
+
+
+def test_calls_out_of_order_or_after_close_are_refused() -> None:
+    from ac_core.env.core import EnvStateError
+
+    env = AssettoCorsaEnv()
+    _one_line_error(EnvStateError, lambda: env.step(0), "call reset() before step()")
+    env.reset(seed=0)
+    env.close()
+    env.close()  # a second close does nothing
+    _one_line_error(EnvStateError, lambda: env.step(0), "AssettoCorsaEnv.step(): the environment is closed")
+    _one_line_error(EnvStateError, lambda: env.reset(), "AssettoCorsaEnv.reset(): the environment is closed")
+    assert issubclass(EnvStateError, RuntimeError)
+
+
+def test_vector_env_misuse_is_named() -> None:
+    from ac_core.env.core import EnvStateError, EnvUsageError
+
+    venv = make_vector(3)
+    _one_line_error(EnvStateError, lambda: venv.step(np.zeros(3, dtype=np.int64)), "reset() before the first step()")
+    venv.reset(seed=0)
+    n = A.N_DISCRETE_ACTIONS
+    for actions, problem in [(np.zeros(3), "dtype float64"), (np.zeros(4, dtype=np.int64), "shape (4,)"),
+                             (np.zeros((3, 1), dtype=np.int64), "shape (3, 1)"), ([0, 1, n], f"action {n} (car 2)"),
+                             (5, "shape ()")]:
+        _one_line_error(EnvUsageError, lambda a=actions: venv.step(a), "RacingVectorEnv.step()", problem)
+    _one_line_error(EnvUsageError, lambda: venv.reset(options={"random_start": 1}), "RacingVectorEnv.reset()")
+    assert venv.step([0, 1, 2])[0].shape == (3, venv.single_observation_space.shape[0])  # a list of ints is fine
+    venv.close()
+    _one_line_error(EnvStateError, lambda: venv.step(np.zeros(3, dtype=np.int64)), "the environment is closed")
+    _one_line_error(EnvStateError, lambda: venv.reset(), "the environment is closed")
+    cont = make_vector(2, action_set="continuous")
+    cont.reset(seed=0)
+    _one_line_error(EnvUsageError, lambda: cont.step(np.zeros(2)), "shape (2,)", "use an array of shape (2, 3)")
+    cont.close()
+
+
+def test_misuse_through_gymnasium_make_reaches_the_env_check() -> None:
+    from ac_core.env.core import EnvUsageError
+
+    env = gymnasium.make("ac_core/AssettoCorsa-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"AssettoCorsaEnv\.step\(\): the action is 2\.5 \(float\), not an integer"):
+        env.step(2.5)
+    assert issubclass(EnvUsageError, ValueError)
+    env.close()

@@ -1,11 +1,20 @@
 """Settings of a cluster run (command-line options, not config keys: a checkpoint written by a
-cluster run holds the same config as a single-machine one, so either can resume or evaluate it)."""
+cluster run holds the same config as a single-machine one, so either can resume or evaluate it).
+
+Each field declares its range (:func:`ac_core.settings_spec.setting`) and is checked by the same
+validator as the config; a field set by a command-line option is named by that option."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ac_core.distributed import DistributedSetupError
+from ac_core.settings_spec import check_instance, setting
+
+# Counts of chunks, batches and steps between pulls or snapshots: a million is hours of a collector's
+# or the learner's work between events; more only means they never happen.
+_MAX_COUNT = 1_000_000
+_HOUR = 3600.0
 
 
 def _check(condition: bool, message: str) -> None:
@@ -17,22 +26,22 @@ def _check(condition: bool, message: str) -> None:
 class ClusterSettings:
     """Where the cluster is and how to reach it."""
 
-    address: str  # "local" (start one here), "auto", "HOST:PORT" (a node of the cluster) or "ray://HOST:10001"
-    namespace: str = "ac_core"
-    run_name: str = "main"  # actors are named "<run_name>.replay" and "<run_name>.learner"
-    insecure_no_auth: bool = False  # connect to a remote cluster without token authentication
-    connect_timeout_s: float = 30.0
-    local_cpus: int | None = None  # --ray-address local: logical CPUs (default: this machine's)
-    object_store_mb: int | None = None  # --ray-address local: object store size (default: Ray's)
+    address: str = setting(label="--ray-address",
+                           doc='"local" (start one here), "auto", "HOST:PORT" (a node) or "ray://HOST:10001"')
+    namespace: str = setting("ac_core")
+    run_name: str = setting("main", label="--run-name",
+                            doc='actors are named "<run_name>.replay" and "<run_name>.learner"')
+    insecure_no_auth: bool = setting(False, label="--insecure-no-auth",
+                                     doc="connect to a remote cluster without token authentication")
+    connect_timeout_s: float = setting(30.0, low=0, low_open=True, high=_HOUR, label="--connect-timeout")
+    local_cpus: int | None = setting(None, low=1, high=4096, label="--local-cpus",
+                                     doc="--ray-address local: logical CPUs (default: this machine's)")
+    # --ray-address local: object store size (default: Ray's); Ray's minimum is 75 MiB, a TiB is beyond any node.
+    object_store_mb: int | None = setting(None, low=80, high=1_048_576, label="object_store_mb")
 
     def __post_init__(self) -> None:
-        _check(bool(self.address.strip()), "--ray-address is empty; use local, auto, HOST:PORT or ray://HOST:10001")
-        _check(bool(self.run_name) and "." not in self.run_name,
-               f"--run-name {self.run_name!r} must be non-empty and without dots")
-        _check(self.connect_timeout_s > 0, f"--connect-timeout must be > 0, got {self.connect_timeout_s}")
-        _check(self.local_cpus is None or self.local_cpus >= 1, f"--local-cpus must be >= 1, got {self.local_cpus}")
-        _check(self.object_store_mb is None or self.object_store_mb >= 80,
-               f"object store size must be >= 80 MB (Ray's minimum is 75 MiB), got {self.object_store_mb}")
+        check_instance(self, error=DistributedSetupError)
+        _check("." not in self.run_name, f"--run-name = {self.run_name!r} contains a dot; use a name without dots")
 
     @property
     def is_local(self) -> bool:
@@ -50,22 +59,19 @@ class ClusterSettings:
 class ScaleOutSettings:
     """How the learner and the simulator collectors work together."""
 
-    collectors: int = 2
-    chunk_steps: int = 512  # env steps a collector runs per call; it pushes everything at the end of each
-    push_every: int = 256  # transitions per pushed batch (within a chunk)
-    sync_every: int = 400  # env steps between weight pulls
-    publish_every: int = 50  # gradient steps between weight snapshots
-    learner_slice_s: float = 0.5  # seconds of training per learner call (the driver reports between calls)
-    sample_batches: int = 4  # replay batches per sample request (one round trip)
-    collector_cpus: float = 1.0
-    max_collector_restarts: int = 20  # per collector; Ray restarts a dead collector this many times
-    report_interval_s: float = 2.0  # progress bar and TensorBoard refresh
+    collectors: int = setting(2, low=0, high=1024, label="--collectors", doc="simulator collectors (Ray actors)")
+    chunk_steps: int = setting(512, low=1, high=_MAX_COUNT,
+                               doc="env steps a collector runs per call; it pushes everything at the end of each")
+    push_every: int = setting(256, low=1, high=_MAX_COUNT, doc="transitions per pushed batch (within a chunk)")
+    sync_every: int = setting(400, low=1, high=_MAX_COUNT, doc="env steps between weight pulls")
+    publish_every: int = setting(50, low=1, high=_MAX_COUNT, doc="gradient steps between weight snapshots")
+    learner_slice_s: float = setting(0.5, low=0, low_open=True, high=_HOUR,
+                                     doc="seconds of training per learner call (the driver reports between calls)")
+    sample_batches: int = setting(4, low=1, high=1024, doc="replay batches per sample request (one round trip)")
+    collector_cpus: float = setting(1.0, low=0, high=1024)
+    max_collector_restarts: int = setting(20, low=0, high=_MAX_COUNT,
+                                          doc="per collector; Ray restarts a dead collector this many times")
+    report_interval_s: float = setting(2.0, low=0, low_open=True, high=_HOUR, doc="progress bar and TensorBoard")
 
     def __post_init__(self) -> None:
-        _check(self.collectors >= 0, f"--collectors must be >= 0, got {self.collectors}")
-        for name in ("chunk_steps", "push_every", "sync_every", "publish_every", "sample_batches"):
-            _check(getattr(self, name) >= 1, f"{name} must be >= 1, got {getattr(self, name)}")
-        _check(self.learner_slice_s > 0 and self.report_interval_s > 0,
-               "learner_slice_s and report_interval_s must be > 0")
-        _check(self.collector_cpus >= 0, f"collector_cpus must be >= 0, got {self.collector_cpus}")
-        _check(self.max_collector_restarts >= 0, "max_collector_restarts must be >= 0")
+        check_instance(self, error=DistributedSetupError)

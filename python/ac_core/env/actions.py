@@ -79,7 +79,9 @@ def decode_discrete(actions: np.ndarray, table: np.ndarray = DISCRETE_ACTIONS) -
     """Action indices [N] → (steer target, throttle, brake) [N, 3] from ``table``."""
     idx = np.asarray(actions, dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= len(table)):
-        raise ValueError(f"discrete action out of range 0..{len(table) - 1}: {idx}")
+        bad = int(np.flatnonzero((idx < 0) | (idx >= len(table)))[0])
+        raise ValueError(f"discrete action {int(idx.flat[bad])} (car {bad}) is out of range; "
+                         f"use an integer in [0, {len(table) - 1}]")
     return table[idx]
 
 
@@ -95,7 +97,9 @@ def decode_continuous(actions: np.ndarray) -> np.ndarray:
     """(steer, throttle, brake) [N, 3], clipped to range; NaN is rejected; the larger pedal wins."""
     a = np.asarray(actions, dtype=np.float32).reshape(-1, 3)
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"continuous action contains NaN or inf: {a}")
+        bad = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
+        raise ValueError(f"continuous action {a[bad].tolist()} (car {bad}) contains NaN or inf; "
+                         "use finite (steer, throttle, brake) values")
     out = np.empty_like(a)
     out[:, 0] = np.clip(a[:, 0], -1.0, 1.0)
     throttle = np.clip(a[:, 1], 0.0, 1.0)

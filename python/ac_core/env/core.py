@@ -6,6 +6,7 @@ observation, reward, episode ends. Nothing here reads a backend's private state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,82 @@ from ac_core.env.geometry import TrackGeometry
 from ac_core.env.observation import Geometry, ObservationLayout, compose_observation
 from ac_core.env.reward import COMPONENTS, compute_reward
 from ac_core.env.settings import EnvSettings
+from ac_core.errors import InputError
+
+RESET_OPTIONS = ("random_start",)  # reset(options=...) keys: random_start (bool) starts anywhere on the lap
+
+
+class EnvUsageError(InputError, ValueError):
+    """A Gymnasium call with an argument the environment cannot use (an action of the wrong type, shape
+    or range, reset options of the wrong type or with unknown keys); the message names it and what is valid.
+    A ValueError, as Gymnasium's own argument checks raise."""
+
+
+class EnvStateError(InputError, RuntimeError):
+    """A Gymnasium call in the wrong state: step() before reset(), or any call after close()."""
+
+
+def describe_value(value: Any) -> str:
+    """A short one-line description of an argument (arrays by shape and dtype, not their contents)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value).replace("\n", " ")
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def discrete_index(action: Any, n: int, where: str) -> int:
+    """One Discrete(n) action as an int: an int, a NumPy integer or a 0-d integer array (as
+    ``Discrete.contains`` accepts), in [0, n)."""
+    if type(action) is not int:  # the fast path: a plain int
+        if isinstance(action, np.integer) or (isinstance(action, np.ndarray) and action.shape == ()
+                                              and action.dtype.kind in "iu"):
+            action = int(action)
+        else:
+            raise EnvUsageError(f"{where}: the action is {describe_value(action)}, not an integer; the action "
+                                f"space is Discrete({n}): use an int in [0, {n - 1}]")
+    if not 0 <= action < n:
+        raise EnvUsageError(f"{where}: the action {action} is out of range; the action space is Discrete({n}): "
+                            f"use an int in [0, {n - 1}]")
+    return action
+
+
+def action_array(actions: Any, shape: tuple[int, ...], n_actions: int, where: str) -> np.ndarray:
+    """Actions as an array of the expected shape: integers for a discrete action set (``n_actions`` > 0),
+    numbers (cast to float32 when decoded) for the continuous one. The values are checked when decoded."""
+    try:
+        array = np.asarray(actions)
+    except ValueError:  # a ragged nested sequence
+        array = None
+    if array is None or array.shape != shape or array.dtype.kind not in ("iu" if n_actions else "iuf"):
+        got = "a ragged sequence" if array is None else describe_value(array)
+        what = f"integers in [0, {n_actions - 1}]" if n_actions else "numbers (steer, throttle, brake)"
+        noun = "actions are" if len(shape) > 1 or n_actions else "action is"
+        raise EnvUsageError(f"{where}: the {noun} {got}; use an array of shape {shape} of {what}")
+    return array
+
+
+def random_start_option(options: Any, where: str) -> bool | None:
+    """``reset(options=...)``: None or a dict with only the known keys; returns its random_start."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise EnvUsageError(f"{where}: options = {describe_value(options)} is not a dict; use None or a dict "
+                            f"with the keys: {', '.join(RESET_OPTIONS)}")
+    unknown = [str(k) for k in options if k not in RESET_OPTIONS]
+    if unknown:
+        raise EnvUsageError(f"{where}: options has the unknown key {unknown[0]!r}; valid keys: "
+                            f"{', '.join(RESET_OPTIONS)}")
+    value = options.get("random_start")
+    if value is not None and not isinstance(value, bool | np.bool_):
+        raise EnvUsageError(f"{where}: options['random_start'] = {describe_value(value)} is not a bool; "
+                            "use True, False or None (None: the lap_start setting decides)")
+    return None if value is None else bool(value)
+
+
+def check_seed(seed: Any, where: str) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise EnvUsageError(f"{where}: seed = {describe_value(seed)} is not valid; use None or an int >= 0")
 
 
 class RacingCore:
@@ -61,11 +138,16 @@ class RacingCore:
         self.tracker.reset(idx, p["carDamage"][idx, :4].sum(axis=1), g["completedLaps"][idx])
         return self._observe()
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if A.is_discrete(self.settings.action_set):
-            target = A.decode_discrete(action, A.action_table(self.settings.action_set))
-        else:
-            target = A.decode_continuous(action)
+    def step(self, action: np.ndarray, where: str = "step") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One step of every car; ``action`` has one entry (discrete) or row (continuous) per car; a value
+        out of range (discrete) or not finite (continuous) raises EnvUsageError naming ``where``."""
+        try:
+            if A.is_discrete(self.settings.action_set):
+                target = A.decode_discrete(action, A.action_table(self.settings.action_set))
+            else:
+                target = A.decode_continuous(action)
+        except ValueError as exc:
+            raise EnvUsageError(f"{where}: {exc}") from None
         prev_steer = self.applied[:, 0].copy()
         self.applied[:, 0] = A.rate_limit(prev_steer, target[:, 0], self.max_steer_delta)
         self.applied[:, 1:] = target[:, 1:]

@@ -8,7 +8,14 @@ import gymnasium as gym
 import numpy as np
 
 from ac_core.env import actions as A
-from ac_core.env.core import RacingCore
+from ac_core.env.core import (
+    EnvStateError,
+    RacingCore,
+    action_array,
+    check_seed,
+    discrete_index,
+    random_start_option,
+)
 from ac_core.env.settings import EnvSettings, make_settings
 
 
@@ -40,23 +47,39 @@ class AssettoCorsaEnv(gym.Env):
         self.observation_space = observation_space(self.core.layout.size)
         self.action_space = action_space(self.settings)
         self._idx0 = np.zeros(1, dtype=np.int64)
+        self._discrete = A.is_discrete(self.settings.action_set)
+        self._n_actions = int(self.action_space.n) if self._discrete else 0
+        self._action = np.zeros(1, dtype=np.int64)  # the discrete action as the core's batch of one
         self._rng = np.random.default_rng()
         self._needs_reset = True
+        self._closed = False
+
+    def _check_open(self, call: str) -> None:
+        if self._closed:
+            raise EnvStateError(f"AssettoCorsaEnv.{call}: the environment is closed; make a new one "
+                                "(gymnasium.make or AssettoCorsaEnv(...))")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._check_open("reset()")
+        check_seed(seed, "AssettoCorsaEnv.reset()")
+        random_start = random_start_option(options, "AssettoCorsaEnv.reset()")
         super().reset(seed=seed)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        random_start = None if options is None else options.get("random_start")
         obs = self.core.reset(self._idx0, self._rng, random_start)
         self._needs_reset = False
         return obs[0].copy(), self._info()
 
     def step(self, action: Any):
         if self._needs_reset:
-            raise RuntimeError("call reset() before step() (and after an episode ends)")
-        a = np.asarray([action]) if A.is_discrete(self.settings.action_set) else np.asarray(action)[None]
-        obs, reward, terminated, truncated = self.core.step(a)
+            self._check_open("step()")
+            raise EnvStateError("AssettoCorsaEnv.step(): call reset() before step() (and after an episode ends)")
+        if self._discrete:
+            self._action[0] = discrete_index(action, self._n_actions, "AssettoCorsaEnv.step()")
+            a = self._action
+        else:
+            a = action_array(action, (3,), 0, "AssettoCorsaEnv.step()")[None]
+        obs, reward, terminated, truncated = self.core.step(a, "AssettoCorsaEnv.step()")
         if terminated[0] or truncated[0]:
             self._needs_reset = True
         return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), self._info()
@@ -71,4 +94,9 @@ class AssettoCorsaEnv(gym.Env):
         return info
 
     def close(self) -> None:
+        """Release the backend (pages, processes); a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        self._needs_reset = True  # step() checks this flag only, so a closed env fails there too
         self.core.close()

@@ -1,23 +1,42 @@
 """Environment settings: keyword arguments or the ``env:`` section of a YAML config, validated.
 
-Unknown keys and bad values are rejected with a message naming the key and the valid choices.
-The seed's keys keep their meaning: ``track``, ``car``, ``weather``, ``lap_start``.
+Every field declares its type and valid range or choices (:func:`ac_core.settings_spec.setting`);
+:func:`make_settings` checks them with the same validator and message format as the rest of the
+config, then the combinations that only make sense together. The seed's keys keep their meaning:
+``track``, ``car``, ``weather``, ``lap_start``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ac_core.errors import InputError
+from ac_core.settings_spec import choices_text, fail, parse_section, setting
+from ac_core.sim import LAP_STARTS as SIM_LAP_STARTS
 
 BACKENDS = ("sim", "sim-live", "ac", "csp")
 CSP_MODES = ("pause", "realtime")
 ACTION_SETS = ("discrete", "discrete_fine", "continuous")
-LAP_STARTS = ("pit_out", "flying", "standing", "random")
+# The simulator's start modes, plus "random": the environment teleports the car to any point of the lap.
+RANDOM_LAP_START = "random"
+LAP_STARTS = (*SIM_LAP_STARTS, RANDOM_LAP_START)
+FEEDERS = ("auto", "vjoy", "uinput", "pad")
 CARS = ("FormulaAlpha2022",)
 PHYSICS_HZ = 333.0
+
+# Upper bounds, each far above any useful value, that keep a typo from costing memory or a step's time:
+# a weight above this makes the loss (and its gradients) thousands of times larger than the defaults
+# (0.01 to 10) do; one ray or look-ahead point more is one more geometry query per car and step.
+MAX_REWARD_WEIGHT = 1000.0
+MAX_RAYS = 360  # one per degree of the ±90° fan is already far finer than the track's resolution
+MAX_LOOKAHEAD_POINTS = 1000
+MAX_DISTANCE_M = 10_000.0  # longer than any straight; a whole lap of Spa is 7 km
+# Episode lengths, grace periods and timeouts: about four months; a value this large means "never"
+# (benchmarks drive one endless episode with 1e6), and keeps sums of step times exact in float64.
+MAX_SECONDS = 1e7
 
 
 class EnvConfigError(InputError, ValueError):
@@ -28,60 +47,72 @@ class EnvConfigError(InputError, ValueError):
 class RewardWeights:
     """Per-step reward = progress·m − time − off_track·speed·tyres_out/4 − collision − smoothness·|Δsteer|."""
 
-    progress: float = 0.1  # per metre of progress along the track
-    time: float = 0.02  # per step: makes standing still cost
-    off_track: float = 0.01  # per (m/s of speed × fraction of tyres out), per step
-    collision: float = 10.0  # once per barrier contact
-    smoothness: float = 0.05  # per unit of steering change per step
+    progress: float = setting(0.1, low=0, high=MAX_REWARD_WEIGHT, doc="per metre of progress along the track")
+    time: float = setting(0.02, low=0, high=MAX_REWARD_WEIGHT, doc="per step: makes standing still cost")
+    off_track: float = setting(0.01, low=0, high=MAX_REWARD_WEIGHT,
+                               doc="per (m/s of speed × fraction of tyres out), per step")
+    collision: float = setting(10.0, low=0, high=MAX_REWARD_WEIGHT, doc="once per barrier contact")
+    smoothness: float = setting(0.05, low=0, high=MAX_REWARD_WEIGHT, doc="per unit of steering change per step")
 
 
 @dataclass
 class EnvSettings:
-    backend: str = "sim"
-    track: str = "spa"  # built-in name, or a fast_lane.ai / TUMFTM .csv path
-    car: str = "FormulaAlpha2022"
-    weather: str = "clear"
-    lap_start: str = "pit_out"  # pit_out | flying | standing | random (any point of the lap)
-    control_hz: float = 20.0  # agent decisions per second; physics ticks per step = round(333 / control_hz)
-    max_episode_seconds: float = 180.0  # truncation (simulated time)
-    max_laps: int = 0  # truncate after this many completed laps (0: no limit)
-    action_set: str = "discrete"  # discrete (28 actions) | discrete_fine (63, part throttle/brake) | continuous
-    steer_rate: float = 4.0  # max steering change per second (full lock to lock in 0.5 s)
-    off_track_tyres: int = 2  # terminate when more tyres than this are out...
-    off_track_grace_s: float = 1.0  # ...for longer than this
-    no_progress_s: float = 6.0  # terminate when the car has not gained 1 m of progress for this long
-    terminate_on_collision: bool = True
-    lookahead_points: int = 40
-    lookahead_distance_m: float = 400.0
-    ray_count: int = 15
-    ray_range_m: float = 200.0
-    reward: RewardWeights = field(default_factory=RewardWeights)
+    backend: str = setting("sim", choices=BACKENDS)
+    track: str = setting("spa", doc="built-in name, or a fast_lane.ai / TUMFTM .csv path")
+    car: str = setting("FormulaAlpha2022")
+    weather: str = setting("clear", doc="checked against the simulator's weather names")
+    lap_start: str = setting("pit_out", choices=LAP_STARTS, doc="random: any point of the lap")
+    control_hz: float = setting(20.0, low=0, low_open=True, high=PHYSICS_HZ,
+                                doc="agent decisions per second; physics ticks per step = round(333 / control_hz)")
+    max_episode_seconds: float = setting(180.0, low=0, low_open=True, high=MAX_SECONDS,
+                                         doc="truncation (simulated time)")
+    max_laps: int = setting(0, low=0, high=10_000, doc="truncate after this many completed laps (0: no limit)")
+    action_set: str = setting("discrete", choices=ACTION_SETS,
+                              doc="discrete (28 actions) | discrete_fine (63, part throttle/brake) | continuous")
+    steer_rate: float = setting(4.0, low=0, low_open=True, high=1000.0,
+                                doc="max steering change per second (full lock to lock in 0.5 s)")
+    off_track_tyres: int = setting(2, low=0, high=3, doc="terminate when more tyres than this are out...")
+    off_track_grace_s: float = setting(1.0, low=0, low_open=True, high=MAX_SECONDS, doc="...for longer than this")
+    no_progress_s: float = setting(6.0, low=0, low_open=True, high=MAX_SECONDS,
+                                   doc="terminate when the car has not gained 1 m of progress for this long")
+    terminate_on_collision: bool = setting(True)
+    lookahead_points: int = setting(40, low=1, high=MAX_LOOKAHEAD_POINTS)
+    lookahead_distance_m: float = setting(400.0, low=0, low_open=True, high=MAX_DISTANCE_M)
+    ray_count: int = setting(15, low=1, high=MAX_RAYS)
+    ray_range_m: float = setting(200.0, low=0, low_open=True, high=MAX_DISTANCE_M)
+    reward: RewardWeights = field(default_factory=RewardWeights)  # env.reward: checked as its own section
     # live backends
-    prefix: str = "acpmf_"  # shared-memory page prefix (sim-live, ac)
-    feeder: str = "auto"  # ac backend: auto | vjoy | uinput | pad
-    restart_button: int = 3  # ac backend: controller button bound to "restart session" in AC
+    prefix: str = setting("acpmf_", empty_ok=True, doc="shared-memory page prefix (sim-live, ac)")
+    feeder: str = setting("auto", choices=FEEDERS, doc="ac backend: how the controls reach the game")
+    restart_button: int = setting(3, low=1, high=128,
+                                  doc="ac backend: controller button bound to 'restart session' (vJoy has 128)")
     # ac backend: how long the restart button is held. Content Manager can require system commands to
     # be held (its "hold" delay, 0.45 s by default): switch the delay off, or set this above it (0.6).
-    restart_hold_s: float = 0.1
-    reset_timeout_s: float = 20.0  # live backends: no new physics packet for this long (game not paused) = stopped
+    restart_hold_s: float = setting(0.1, low=0, low_open=True, high=60.0)
+    reset_timeout_s: float = setting(20.0, low=0, low_open=True, high=MAX_SECONDS,
+                                     doc="live backends: no new physics packet for this long (not paused) = stopped")
     # live backends: how long a step or reset waits on a paused game (graphics.status AC_PAUSE) before
     # GameStoppedError; 0 = for ever. An hour covers a break; finite because a game that closed while
     # paused can leave a page that still reads AC_PAUSE, which would otherwise hang a run unnoticed.
-    pause_timeout_s: float = 3600.0
-    spawn_sim: bool = True  # sim-live: start `ac-core sim` ourselves (False: attach to a running one)
-    time_scale: float = 1.0  # sim-live: the spawned simulator's time scale; csp: CSP's SimState.v1 time_scale
-    track_file: str | None = None  # ac backend: track model file (default: from the AC install)
-    ac_root: str | None = None  # ac backend: AC install folder (to find content/tracks/<track>/…)
+    pause_timeout_s: float = setting(3600.0, low=0, high=MAX_SECONDS)
+    spawn_sim: bool = setting(True, doc="sim-live: start `ac-core sim` ourselves (False: attach to a running one)")
+    time_scale: float = setting(1.0, low=0, low_open=True, high=1000.0,
+                                doc="sim-live: the spawned simulator's time scale; csp: SimState.v1 time_scale")
+    track_file: str | None = setting(None, doc="ac backend: track model file (default: from the AC install)")
+    ac_root: str | None = setting(None, doc="ac backend: AC install folder (to find content/tracks/<track>/…)")
     # csp backend (CSP Custom AI, docs/csp.md)
-    csp_mode: str = "pause"  # pause: pause → observe → act → resume for k ticks | realtime: runs at time_scale
-    csp_sim: bool = False  # drive the built-in simulator (spawned, --protocol csp) instead of the game
-    csp_car_index: int = 0  # the car CSP hands over (0 = the player's)
-    csp_sim_state_version: int = 1  # 1: SimState.v1 (CSP ≥ 0.2.8, time_scale) | 0: SimState.v0 (older CSP)
-    csp_watchdog: bool = True  # a watchdog process brakes the car if this process dies
+    csp_mode: str = setting("pause", choices=CSP_MODES,
+                            doc="pause: pause → observe → act → resume for k ticks | realtime: runs at time_scale")
+    csp_sim: bool = setting(False, doc="drive the built-in simulator (spawned, --protocol csp) instead of the game")
+    csp_car_index: int = setting(0, low=0, high=1023, doc="the car CSP hands over (0 = the player's)")
+    csp_sim_state_version: int = setting(1, choices=(1, 0),
+                                         doc="1: SimState.v1 (CSP ≥ 0.2.8, time_scale) | 0: SimState.v0 (older CSP)")
+    csp_watchdog: bool = setting(True, doc="a watchdog process brakes the car if this process dies")
 
     def __post_init__(self) -> None:
-        if isinstance(self.reward, dict):  # built directly from a mapping, e.g. EnvSettings(reward={...})
-            self.reward = _reward_weights(self.reward, "env.")
+        if not isinstance(self.reward, RewardWeights):  # built directly from a mapping, e.g. EnvSettings(reward={...})
+            self.reward = RewardWeights(**parse_section(RewardWeights, self.reward, section="env.reward", source="",
+                                                        error=EnvConfigError))
 
     @property
     def ticks_per_step(self) -> int:
@@ -95,143 +126,41 @@ class EnvSettings:
         return dataclasses.asdict(self)
 
 
-_CHOICES = {
-    "backend": BACKENDS,
-    "action_set": ACTION_SETS,
-    "lap_start": LAP_STARTS,
-    "feeder": ("auto", "vjoy", "uinput", "pad"),
-    "csp_mode": CSP_MODES,
-}
-_POSITIVE = {
-    "control_hz", "max_episode_seconds", "steer_rate", "off_track_grace_s", "no_progress_s",
-    "lookahead_distance_m", "ray_range_m", "reset_timeout_s", "time_scale", "restart_hold_s",
-}  # fmt: skip
-_NON_NEGATIVE = {"pause_timeout_s"}  # 0 has a meaning (no limit)
-_MIN_INT = {"max_laps": 0, "off_track_tyres": 0, "lookahead_points": 1, "ray_count": 1, "restart_button": 1,
-            "csp_car_index": 0}
+def make_settings(mapping: Mapping[str, Any] | None = None, *, source: str = "", **kwargs: Any) -> EnvSettings:
+    """Validated settings from a mapping (e.g. a config's ``env:`` section) and/or keyword arguments.
 
-
-def _coerce(key: str, value: Any, target: type, where: str) -> Any:
-    """YAML gives '3e-4' as a string and 5_000_000 as an int: accept numbers written either way."""
-    if target is bool:
-        if isinstance(value, bool):
-            return value
-        raise EnvConfigError(f"{where}{key} must be true or false, got {value!r}")
-    if target in (int, float):
-        if isinstance(value, bool):
-            raise EnvConfigError(f"{where}{key} must be a number, got {value!r}")
-        if isinstance(value, str):
-            try:
-                value = float(value.replace("_", ""))
-            except ValueError:
-                raise EnvConfigError(f"{where}{key} must be a number, got {value!r}") from None
-        if not isinstance(value, (int, float)):
-            raise EnvConfigError(f"{where}{key} must be a number, got {value!r}")
-        if target is int:
-            if float(value) != int(value):
-                raise EnvConfigError(f"{where}{key} must be a whole number, got {value!r}")
-            return int(value)
-        return float(value)
-    if target is str:
-        if not isinstance(value, str):
-            raise EnvConfigError(f"{where}{key} must be a string, got {value!r}")
-        return value
-    return value
-
-
-def _field_types(cls: type) -> dict[str, type]:
-    out = {}
-    for f in fields(cls):
-        t = f.type if isinstance(f.type, type) else {"str": str, "float": float, "int": int, "bool": bool}.get(
-            str(f.type).replace(" | None", ""), object
-        )
-        out[f.name] = t
-    return out
-
-
-def make_settings(mapping: dict[str, Any] | None = None, *, where: str = "env.", **kwargs: Any) -> EnvSettings:
-    """Validated settings from a mapping (e.g. a config's ``env:`` section) and/or keyword arguments."""
-    raw = dict(mapping or {})
-    raw.update(kwargs)
-    types = _field_types(EnvSettings)
-    valid = sorted(types)
-    unknown = sorted(set(raw) - set(valid))
-    if unknown:
-        raise EnvConfigError(
-            f"unknown environment setting(s) {', '.join(where + k for k in unknown)}; valid keys: {', '.join(valid)}"
-        )
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "reward":
-            values[key] = _reward_weights(value, where)
-            continue
-        if value is None and key in ("track_file", "ac_root"):
-            values[key] = None
-            continue
-        value = _coerce(key, value, types[key], where)
-        if isinstance(value, str) and not value.strip() and key not in ("prefix",):
-            raise EnvConfigError(f"{where}{key} must be a non-empty string, got {value!r}")
-        if key in _CHOICES and value not in _CHOICES[key]:
-            raise EnvConfigError(f"{where}{key} = {value!r} is not valid; choose one of: {', '.join(_CHOICES[key])}")
-        if key in _POSITIVE and not value > 0:
-            raise EnvConfigError(f"{where}{key} must be > 0, got {value!r}")
-        if key in _NON_NEGATIVE and not value >= 0:
-            raise EnvConfigError(f"{where}{key} must be ≥ 0 (0: no limit), got {value!r}")
-        if key in _MIN_INT and value < _MIN_INT[key]:
-            raise EnvConfigError(f"{where}{key} must be ≥ {_MIN_INT[key]}, got {value!r}")
-        values[key] = value
-    settings = EnvSettings(**values)
-    if settings.control_hz > PHYSICS_HZ:
-        raise EnvConfigError(
-            f"{where}control_hz must be ≤ {PHYSICS_HZ:g} (the physics rate), got {settings.control_hz}"
-        )
-    if settings.off_track_tyres > 3:
-        raise EnvConfigError(
-            f"{where}off_track_tyres must be 0..3 (terminate when more are out), got {settings.off_track_tyres}"
-        )
-    if settings.backend not in ("ac", "csp") and settings.car not in CARS:
-        # The real game drives whatever car is loaded (checked against its static page); the built-in
-        # simulator has one parameter set.
-        raise EnvConfigError(f"{where}car = {settings.car!r} is not valid for backend {settings.backend!r}; "
-                             f"choose one of: {', '.join(CARS)}")
-    if settings.backend not in ("sim", "csp") and settings.lap_start == "random":
-        raise EnvConfigError(f"{where}lap_start 'random' needs backend 'sim' or 'csp' (teleports); "
-                             "choose one of: pit_out, flying, standing")
-    _check_csp(settings, where)
-    _check_weather(settings.weather, where)
+    ``source`` (a file name, ``--set``) starts every message; EnvConfigError names the key as
+    ``env.<key>`` with its valid range or choices."""
+    raw: Any = mapping
+    if kwargs and (mapping is None or isinstance(mapping, Mapping)):  # anything else is rejected as not a mapping
+        raw = {**(mapping or {}), **kwargs}
+    settings = EnvSettings(**parse_section(EnvSettings, raw, section="env", source=source, error=EnvConfigError))
+    check_combinations(settings, source)
     return settings
 
 
-def _reward_weights(value: Any, where: str) -> RewardWeights:
-    if isinstance(value, RewardWeights):
-        return value
-    if not isinstance(value, dict):
-        raise EnvConfigError(f"{where}reward must be a mapping of weights, got {value!r}")
-    valid = [f.name for f in fields(RewardWeights)]
-    unknown = sorted(set(value) - set(valid))
-    if unknown:
-        raise EnvConfigError(f"unknown reward weight(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    out = {}
-    for k, v in value.items():
-        v = _coerce(k, v, float, f"{where}reward.")
-        if v < 0:
-            raise EnvConfigError(f"{where}reward.{k} must be ≥ 0 (it is subtracted or added by its sign), got {v}")
-        out[k] = v
-    return RewardWeights(**out)
+def check_combinations(settings: EnvSettings, source: str = "", error: type[Exception] = EnvConfigError) -> None:
+    """The rules that involve more than one key (each key's own range is its field's)."""
+    if settings.backend not in ("ac", "csp") and settings.car not in CARS:
+        # The real game drives whatever car is loaded (checked against its static page); the built-in
+        # simulator has one parameter set.
+        fail(error, source, "env.car", settings.car, f"is not valid for backend {settings.backend}", choices_text(CARS))
+    if settings.backend not in ("sim", "csp") and settings.lap_start == RANDOM_LAP_START:
+        fail(error, source, "env.lap_start", settings.lap_start, "needs backend sim or csp (teleports)",
+             choices_text(SIM_LAP_STARTS))
+    _check_csp(settings, source, error)
+    _check_weather(settings.weather, source, error)
 
 
-def _check_csp(settings: EnvSettings, where: str) -> None:
-    if settings.csp_sim_state_version not in (0, 1):
-        raise EnvConfigError(f"{where}csp_sim_state_version = {settings.csp_sim_state_version!r} is not valid; "
-                             "choose one of: 1 (CSP ≥ 0.2.8), 0 (older CSP, no time scale)")
+def _check_csp(settings: EnvSettings, source: str, error: type[Exception]) -> None:
     if settings.backend == "csp" and settings.csp_sim_state_version == 0 and settings.time_scale != 1.0:
-        raise EnvConfigError(f"{where}time_scale = {settings.time_scale} needs csp_sim_state_version 1 "
-                             "(SimState.v1, CSP ≥ 0.2.8); set time_scale to 1 for older CSP")
+        fail(error, source, "env.time_scale", settings.time_scale,
+             "needs csp_sim_state_version 1 (SimState.v1, CSP ≥ 0.2.8)", "set time_scale to 1 for older CSP")
 
 
-def _check_weather(weather: str, where: str) -> None:
-    from ac_core import _core
+def _check_weather(weather: str, source: str, error: type[Exception]) -> None:
+    from ac_core.sim import weather_names
 
-    names = list(_core.weather_names()) if hasattr(_core, "weather_names") else ["clear"]
+    names = tuple(weather_names())
     if weather not in names:
-        raise EnvConfigError(f"{where}weather = {weather!r} is not valid; choose one of: {', '.join(names)}")
+        fail(error, source, "env.weather", weather, "is not valid", choices_text(names))

@@ -14,7 +14,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from ac_core.env.core import RacingCore
+from ac_core.env import actions as A
+from ac_core.env.core import EnvStateError, RacingCore, action_array, check_seed, random_start_option
 from ac_core.env.racing_env import action_space, observation_space
 from ac_core.env.settings import EnvSettings, make_settings
 
@@ -38,18 +39,33 @@ class RacingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._all = np.arange(num_envs)
         self._rng = np.random.default_rng()
+        discrete = A.is_discrete(settings.action_set)
+        self._n_actions = int(self.single_action_space.n) if discrete else 0  # 0: continuous
+        self._action_shape = (num_envs,) if discrete else (num_envs, 3)
+        self._needs_reset = True  # until the first reset(); autoreset keeps every car running after it
+
+    def _check_open(self, call: str) -> None:
+        if self.closed:
+            raise EnvStateError(f"RacingVectorEnv.{call}: the environment is closed; make a new one (make_vector)")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._check_open("reset()")
+        check_seed(seed, "RacingVectorEnv.reset()")
+        random_start = random_start_option(options, "RacingVectorEnv.reset()")
         if seed is not None:
             self._rng = np.random.default_rng(seed)
             self.single_action_space.seed(seed)
             self.action_space.seed(seed)
-        random_start = None if options is None else options.get("random_start")
         obs = self.core.reset(self._all, self._rng, random_start)
+        self._needs_reset = False
         return obs.copy(), self.core.info_arrays()
 
     def step(self, actions: np.ndarray):
-        obs, reward, terminated, truncated = self.core.step(np.asarray(actions))
+        if self._needs_reset:
+            self._check_open("step()")
+            raise EnvStateError("RacingVectorEnv.step(): call reset() before the first step()")
+        actions = action_array(actions, self._action_shape, self._n_actions, "RacingVectorEnv.step()")
+        obs, reward, terminated, truncated = self.core.step(actions, "RacingVectorEnv.step()")
         infos: dict[str, Any] = self.core.info_arrays()
         done = terminated | truncated
         if done.any():
@@ -66,6 +82,7 @@ class RacingVectorEnv(VectorEnv):
         return obs.copy(), reward.astype(np.float64), terminated.copy(), truncated.copy(), infos
 
     def close_extras(self, **kwargs: Any) -> None:
+        self._needs_reset = True  # step() checks this flag only, so a closed env fails there too
         self.core.close()
 
 

@@ -26,6 +26,8 @@ DriverOptions = _core.DriverOptions
 ReferenceDriver = _core.ReferenceDriver
 PHYSICS_HZ: float = float(_core.PHYSICS_HZ)
 CAR_MODEL: str = str(_core.CAR_MODEL)
+# The simulator's start modes (C++ SimOptions.lap_start). The environment's lap_start choices are these
+# plus "random" (ac_core.env.settings.LAP_STARTS, derived from this one).
 LAP_STARTS: tuple[str, ...] = ("pit_out", "flying", "standing")
 
 # One car's controls; the layout of the C++ CarInput (shift: +1 up / -1 down for the next step).
