@@ -78,18 +78,18 @@ def open_page(prefix: str, kind: str) -> Any:
     except FileNotFoundError:
         raise PageNotFoundError(f"missing shared-memory page {page_file(name)}: {what_to_start(prefix)}") from None
     except ValueError as e:  # the OS refused to map it: an empty (0-byte) file
-        raise PageInvalidError(_invalid_message(prefix, name, e)) from None
+        raise PageInvalidError(invalid_page_message(prefix, name, e)) from None
     minimal = _core.page_minimal_size(P.PAGE_KINDS[kind])
     if page.size < minimal:
         size = int(page.size)
         page.close()
-        raise PageInvalidError(_invalid_message(
+        raise PageInvalidError(invalid_page_message(
             prefix, name, f"only {size} bytes, fewer than the smallest AC {kind} page ({minimal}): truncated, "
             "or not an AC page (check the prefix)"))
     return page
 
 
-def _invalid_message(prefix: str, name: str, error: object) -> str:
+def invalid_page_message(prefix: str, name: str, error: object) -> str:
     path = page_file(name)
     return (f"unusable shared-memory page {path}: {error}; restart the program that writes prefix {prefix!r} "
             f"(AC, simshmbridge or `ac-core sim`), or if none is running remove the leftover file {path}")
@@ -279,7 +279,7 @@ def probe_pages(prefix: str = DEFAULT_PREFIX) -> list[PageInfo]:
                 if page.size < minimal:
                     info.error = (
                         f"only {page.size} bytes, fewer than the smallest AC {kind} page ({minimal}): "
-                        "not an AC page; check the prefix"
+                        "truncated, or not an AC page (check the prefix)"
                     )
                 else:
                     info.absent_fields = P.fields_absent(kind, int(page.size))
@@ -288,7 +288,7 @@ def probe_pages(prefix: str = DEFAULT_PREFIX) -> list[PageInfo]:
             info.error = "not found"
         except ValueError as e:  # found, but the OS cannot map it (0 bytes)
             info.found = True
-            info.error = f"{e}; if no writer is running, remove the leftover file {page_file(name)}"
+            info.error = str(e)
         except PermissionError as e:
             info.found = True
             info.error = str(e)

@@ -84,7 +84,9 @@ class _RowFile:
         self.path = path
         self.rows = 0
         self.end = 0  # byte offset just after the last complete row
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # O_BINARY: Windows would otherwise turn each \n into \r\n behind the offsets kept here.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        self._fd: int | None = os.open(path, flags, 0o644)
         if header:
             try:
                 self._write_all(header)
@@ -267,14 +269,17 @@ class TelemetryWriter:
                                               parquet_chunk_s or self.PARQUET_CHUNK_S)
         except OSError as e:
             self._close_files()
-            where = e.filename or self.stem.parent
-            raise RecordingTargetError(
-                f"cannot record to {where}: {e.strerror or e} (choose an --out in a folder you can write to); "
-                "nothing was recorded"
-            ) from None
+            raise RecordingTargetError(f"cannot record: {self._target_problem(e)}; nothing was recorded") from None
         except BaseException:
             self._close_files()
             raise
+
+    def _target_problem(self, error: OSError) -> str:
+        folder = self.stem.parent
+        if isinstance(error, FileExistsError) and not folder.is_dir():
+            return f"{folder} is a file, not a folder (choose another --out)"
+        reason = _os_reason(error if error.filename else OSError(error.errno, error.strerror, str(folder)))
+        return reason if reason.endswith(")") else f"{reason} (choose an --out in a folder you can write to)"
 
     @staticmethod
     def _csv_line(values: list[Any]) -> bytes:

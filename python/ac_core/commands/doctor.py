@@ -61,7 +61,7 @@ def collect(prefix: str, watch_seconds: float, csp_car: int = 0, csp_probe: bool
     report["ok"] = report["session"] is not None and report["session"]["liveness"] == "live"
     unusable = [i for i in infos if i.found and i.error]
     if unusable:
-        report["advice"] = f"page {unusable[0].os_name} is unusable: {unusable[0].error}"
+        report["advice"] = shm.invalid_page_message(prefix, unusable[0].name, unusable[0].error)
     elif report["session"] is None:
         report["advice"] = "no AC session found: " + shm.what_to_start(prefix)
     elif not report["ok"]:
