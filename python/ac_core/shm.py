@@ -167,7 +167,8 @@ class PageSet:
                     missing.append(_core.SharedPage.os_name(page_name(prefix, kind)))
                     continue
                 self._pages[kind] = page
-                self._files[kind] = (page_file(page_name(prefix, kind)), _inode(page_file(page_name(prefix, kind))))
+                path = page_file(page_name(prefix, kind))
+                self._files[kind] = (path, _inode(path))
                 self._readers[kind] = _core.PageReader(page, P.PAGE_KINDS[kind], max_retries)
         except BaseException:
             self.close()
@@ -321,7 +322,7 @@ def watch_session(pages: PageSet, duration_s: float = 0.25) -> SessionState:
         moved = pages.read_physics() != first or moved
     pages.read_graphics()
     packets = int(pages.physics["packetId"]) - int(first)
-    reason = pages.gone_reason()
+    reason = None if moved else pages.gone_reason()  # a moving clock proves its writer is there
     if reason is not None:
         return SessionState("gone", packets, reason)
     status = int(pages.graphics["status"])
