@@ -55,7 +55,9 @@ def _publish_session(pub: PagePublisher) -> None:
 def test_telemetry_count_json_prints_written_values(prefix: str) -> None:
     with PagePublisher(prefix) as pub:
         _publish_session(pub)
-        r = run_cli("telemetry", "--prefix", prefix, "--count", "5", "--json", "--hz", "50")
+        # packetId never moves here: --stall-timeout 0 prints the frozen page as it is (the default waits for
+        # new packets and stops with "stalled", see tests/test_faults_recording.py).
+        r = run_cli("telemetry", "--prefix", prefix, "--count", "5", "--json", "--hz", "50", "--stall-timeout", "0")
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 5
@@ -99,8 +101,8 @@ def test_telemetry_flags_nan_as_text(prefix: str, capsys) -> None:
         report = json.loads(r.stdout)
         assert report["session"]["non_finite_fields"] == ["speedKmh"]
         assert report["session"]["carModel"] == "FormulaAlpha2022" and report["session"]["track"] == "spa"
-        # packetId never moves here, so the session is reported paused, not live.
-        assert report["session"]["liveness"] == "paused" and r.returncode == 1
+        # packetId never moves while graphics.status says LIVE: a stalled session, not a live or paused one.
+        assert report["session"]["liveness"] == "stalled" and r.returncode == 1
         # Array fields get the same treatment as scalars, element by element.
         pub.physics["velocity"] = [np.nan, -np.inf, 1.5]
         pub.publish("physics")

@@ -13,7 +13,7 @@ import pytest
 
 from ac_core.cli import main
 from ac_core.publisher import PagePublisher
-from ac_core.telemetry_log import TelemetryWriter
+from ac_core.telemetry_log import RecordingTargetError, TelemetryWriter
 
 
 def test_record_at_a_fixed_rate_to_csv_and_json(prefix: str, tmp_path: Path) -> None:
@@ -71,10 +71,10 @@ def test_record_errors(prefix: str, tmp_path: Path, capsys) -> None:
         TelemetryWriter(tmp_path / "y", ["a"], ("xml",))
 
 
-def test_writer_flushes_so_nothing_is_lost(tmp_path: Path) -> None:
+def test_writer_writes_each_row_so_nothing_is_lost(tmp_path: Path) -> None:
     w = TelemetryWriter(tmp_path / "z", ["a", "b"], ("csv", "json"))
-    w.write({"a": 1, "b": float("nan")}, flush=True)
-    # Not closed (as after a crash): what was flushed is on disk.
+    w.write({"a": 1, "b": float("nan")})
+    # Not closed (as after a crash): the row is in the files.
     assert (tmp_path / "z.csv").read_text().splitlines()[1] == "1,nan"
     assert json.loads((tmp_path / "z.jsonl").read_text()) == {"a": 1, "b": None}
     w.close()
@@ -161,15 +161,34 @@ def test_travel_heading_follows_motion_and_holds_when_still() -> None:
     assert h[4] == pytest.approx(np.pi / 2)
 
 
-def test_parquet_streams_in_row_groups_and_is_complete_after_close(tmp_path: Path,
+def test_parquet_goes_out_in_complete_chunk_files_merged_at_close(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     pq = pytest.importorskip("pyarrow.parquet", reason="Parquet output needs pyarrow (pip install pyarrow)")
-    monkeypatch.setattr(TelemetryWriter, "PARQUET_ROW_GROUP", 4)
+    monkeypatch.setattr(TelemetryWriter, "PARQUET_CHUNK_ROWS", 4)
+    parts = tmp_path / "p.parquet.parts"
     with TelemetryWriter(tmp_path / "p", ["t", "speed", "gear"], ("csv", "parquet")) as w:
         for i in range(10):
-            w.write({"t": i * 0.01, "speed": 100.0 + i, "gear": 3 if i < 5 else 4.0}, flush=True)
-        assert w._parquet_rows and len(w._parquet_rows) < 4, "full row groups are written as they fill"
+            w.write({"t": i * 0.01, "speed": 100.0 + i, "gear": 3 if i < 5 else 4.0})
+        # Not closed (as at a SIGKILL): the full chunks are readable Parquet files already.
+        assert sorted(p.name for p in parts.iterdir()) == ["part-000000.parquet", "part-000001.parquet"]
+        assert pq.read_table(parts).num_rows == 8
+    assert not parts.exists(), "the parts are merged into one file and removed"
     table = pq.read_table(tmp_path / "p.parquet")
-    assert table.num_rows == 10 and pq.ParquetFile(tmp_path / "p.parquet").num_row_groups == 3
+    assert table.num_rows == 10
     assert table.column("speed").to_pylist() == [100.0 + i for i in range(10)]
-    assert table.column("gear").to_pylist() == [3] * 5 + [4] * 5  # cast to the first group's schema
+    assert table.column("gear").to_pylist() == [3] * 5 + [4] * 5  # cast to the first chunk's schema
+
+
+def test_parquet_parts_of_an_earlier_recording_are_never_overwritten(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    (tmp_path / "p.parquet.parts").mkdir()
+    with pytest.raises(RecordingTargetError, match="read_table"):
+        TelemetryWriter(tmp_path / "p", ["t"], ("parquet",))
+
+
+def test_unwritable_target_fails_before_recording(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(RecordingTargetError, match="nothing was recorded") as e:
+        TelemetryWriter(blocker / "lap", ["t"], ("csv",))  # a folder under a file: ENOTDIR, even for root
+    assert str(blocker) in str(e.value) and "\n" not in str(e.value)

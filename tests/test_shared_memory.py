@@ -226,7 +226,7 @@ def test_stalled_writer_is_reported(prefix: str) -> None:
         pub.publish()
         with shm.PageSet(prefix) as ps:
             state, packets = shm.observe_liveness(ps, 0.15)
-            assert packets == 0 and state == "paused"  # frozen > 50 ms although status says LIVE
+            assert packets == 0 and state == "stalled"  # frozen although status says LIVE: not a pause
         tracker = _core.LivenessTracker()
         tracker.update(10, int(P.AcStatus.LIVE), 0.0)
         assert tracker.update(10, int(P.AcStatus.LIVE), 1.5) == _core.Liveness.STALE

@@ -43,12 +43,14 @@ def collect(prefix: str, watch_seconds: float, csp_car: int = 0, csp_probe: bool
         report["csp"]["takeover"] = csp.probe_takeover(csp_prefix, csp_car)
     if all(i.found and i.error is None for i in infos):
         with shm.PageSet(prefix) as ps:
-            liveness, packets = shm.observe_liveness(ps, watch_seconds)
+            seen = shm.watch_session(ps, watch_seconds)
             summary = pages.static_summary(ps.static)
             bad = pages.non_finite_fields(ps.physics, page_size=ps.size("physics"))
             report["session"] = {
-                "liveness": liveness,
-                "physics_packets_seen": packets,
+                "liveness": seen.state,
+                "physics_packets_seen": seen.packets,
+                "gone_reason": seen.reason,
+                "writer_pid": ps.writer_pid(),
                 "status": pages.AcStatus(int(ps.graphics["status"])).name
                 if int(ps.graphics["status"]) in pages.AcStatus._value2member_map_
                 else int(ps.graphics["status"]),
@@ -57,14 +59,29 @@ def collect(prefix: str, watch_seconds: float, csp_car: int = 0, csp_probe: bool
                 "snapshot_stats": ps.stats(),
             }
     report["ok"] = report["session"] is not None and report["session"]["liveness"] == "live"
-    if report["session"] is None:
+    unusable = [i for i in infos if i.found and i.error]
+    if unusable:
+        report["advice"] = shm.invalid_page_message(prefix, unusable[0].name, unusable[0].error)
+    elif report["session"] is None:
         report["advice"] = "no AC session found: " + shm.what_to_start(prefix)
     elif not report["ok"]:
-        report["advice"] = (
-            f"pages found but the session is {report['session']['liveness']}: "
-            "resume or start driving in AC (or the simulator)"
-        )
+        report["advice"] = _advice(prefix, report["session"])
     return report
+
+
+def _advice(prefix: str, session: dict[str, Any]) -> str:
+    """What to do about a session that is not live: the fix differs for paused, stalled and gone."""
+    state = session["liveness"]
+    writer = f" (pid {session['writer_pid']})" if session.get("writer_pid") else ""
+    if state == "gone":
+        return (f"the pages of prefix {prefix!r} are left over: {session['gone_reason']}; start the game or "
+                f"`ac-core sim --prefix {prefix}` again")
+    if state == "stalled":
+        return (f"stalled: graphics.status is LIVE but the physics packetId did not move while watching: the game "
+                f"or simulator{writer} hangs (a paused game shows AC_PAUSE); check it or restart it")
+    if state == "paused":
+        return "the game is paused (AC_PAUSE): resume it"
+    return f"pages found but the session is {state}: start driving in AC (or the simulator)"
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -86,6 +103,8 @@ def print_table(report: dict[str, Any]) -> None:
         print("  none")
     else:
         print(f"  liveness   {s['liveness']} ({s['physics_packets_seen']} physics packets while watching)")
+        if s["gone_reason"]:
+            print(f"  gone       {s['gone_reason']}")
         print(f"  status     {s['status']}")
         print(f"  AC version {s['acVersion'] or '?'} (shared memory {s['smVersion'] or '?'})")
         print(f"  car        {s['carModel'] or '?'}")

@@ -5,7 +5,9 @@ car on its track (GIF or MP4), rendered once recording ends, from the recorded p
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 
 RECORD_FIELDS = [
@@ -26,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'physics' (every new physics packet, 333 Hz in AC) or samples per second (e.g. 60)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--fields", default=",".join(RECORD_FIELDS), help="comma-separated page.field names")
+    p.add_argument("--stall-timeout", type=float, default=2.0, metavar="S",
+                   help="stop with an error when the physics packetId has not moved for S seconds while the game "
+                        "says LIVE (a hung game; a paused one shows AC_PAUSE); 0 = never (default 2)")
+    p.add_argument("--chunk-seconds", type=float, default=5.0, metavar="S",
+                   help="Parquet: write the samples every S seconds (or 5000 samples) as a complete file in "
+                        "<out>.parquet.parts/, merged into <out>.parquet at the end; a hard kill loses at most one "
+                        "chunk (default 5)")
     video = p.add_argument_group("video (rendered after recording; telemetry is saved first)")
     video.add_argument("--video", default=None, metavar="FILE.gif|FILE.mp4",
                        help="also write a top-down video of the car on the track (MP4 needs ffmpeg)")
@@ -60,9 +69,36 @@ def _columns(fields: list[tuple[str, str]], buffers: dict) -> list[tuple[str, st
     return cols
 
 
+class _StopRequest:
+    """SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop
+    sees the flag, the files are finished, and the summary line names the signal."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():  # handlers can only be set there
+            for name in self.SIGNALS:
+                if hasattr(signal, name):
+                    sig = getattr(signal, name)
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ac_core import pages as P
     from ac_core import shm
     from ac_core.commands.telemetry import resolve_fields
     from ac_core.telemetry_log import TelemetryWriter
@@ -77,6 +113,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"ac-core record: --rate must be 'physics' or a positive number, got {args.rate!r}",
                   file=sys.stderr)
             return 2
+    if not args.chunk_seconds > 0:
+        print(f"ac-core record: --chunk-seconds must be positive, got {args.chunk_seconds}", file=sys.stderr)
+        return 2
+    if not args.stall_timeout >= 0:
+        print(f"ac-core record: --stall-timeout must be 0 (never) or a positive number of seconds, got "
+              f"{args.stall_timeout}", file=sys.stderr)
+        return 2
     fields = resolve_fields([f.strip() for f in args.fields.split(",") if f.strip()])
     video_settings = None
     if args.video is not None:
@@ -91,11 +134,7 @@ def run(args: argparse.Namespace) -> int:
         except VideoError as e:
             print(f"ac-core record: {e}", file=sys.stderr)
             return 2
-    try:
-        ps = shm.PageSet(args.prefix)
-    except shm.PageNotFoundError as e:
-        print(f"ac-core record: {e}", file=sys.stderr)
-        return 1
+    ps = shm.PageSet(args.prefix)  # missing or unusable pages: one line from the CLI, exit 1
     track = None
     if video_settings is not None:
         try:
@@ -112,50 +151,80 @@ def run(args: argparse.Namespace) -> int:
     for _kind, name, size in layout:
         columns += [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
     try:
-        writer = TelemetryWriter(Path(args.out), columns, formats)
-    except ValueError as e:
-        print(f"ac-core record: {e}", file=sys.stderr)
+        # An unwritable target fails here, before anything is recorded (exit 2).
+        writer = TelemetryWriter(Path(args.out), columns, formats, parquet_chunk_s=args.chunk_seconds)
+    except BaseException:
         ps.close()
-        return 2
+        raise
+    watch = shm.SessionWatch(ps, args.stall_timeout)
+    live = int(P.AcStatus.LIVE)
     start = time.monotonic()
     deadline = start
     last_id = None
-    rows = 0
+    # Fixed rate: rows that repeat the previous packet while the game says LIVE wait here until a new
+    # packet shows the game moving (a rate above the game's), and are dropped if it turns out stalled.
+    held: list[dict] = []
+
+    def make_row() -> dict:
+        row: dict = {"t": round(time.monotonic() - start, 6)}
+        if track is not None:
+            coords = ps.graphics["carCoordinates"]
+            path_samples["t"].append(row["t"])
+            path_samples["x"].append(float(coords[0]))
+            path_samples["z"].append(float(coords[2]))
+            path_samples["speed"].append(float(ps.physics["speedKmh"]))
+            path_samples["gear"].append(float(ps.physics["gear"]))
+        for kind, name, size in layout:
+            value = buffers[kind][name]
+            if size == 1:
+                row[name] = value.item()
+            else:
+                for i, v in enumerate(value.ravel().tolist()):
+                    row[f"{name}_{i}"] = v
+        return row
+
+    stop = _StopRequest()
+    next_check = start
     try:
-        with ps, writer:
-            while args.duration <= 0 or time.monotonic() - start < args.duration:
+        with stop, ps, writer:
+            while stop.signal_name is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
                 if physics_rate:
                     pid = ps.read_physics()
                     if pid == last_id:
+                        now = time.monotonic()
+                        if now >= next_check:  # a frozen clock: paused, stalled or gone?
+                            next_check = now + 0.05
+                            ps.read_graphics()
+                            watch.observe(pid, int(ps.graphics["status"]), now)
+                            writer.tick()
                         time.sleep(0.0005)
                         continue
                     last_id = pid
                     ps.read_graphics()
+                    watch.observe(pid, int(ps.graphics["status"]))
+                    writer.write(make_row())
                 else:
-                    ps.read_all()
-                row: dict = {"t": round(time.monotonic() - start, 6)}
-                if track is not None:
-                    coords = ps.graphics["carCoordinates"]
-                    path_samples["t"].append(row["t"])
-                    path_samples["x"].append(float(coords[0]))
-                    path_samples["z"].append(float(coords[2]))
-                    path_samples["speed"].append(float(ps.physics["speedKmh"]))
-                    path_samples["gear"].append(float(ps.physics["gear"]))
-                for kind, name, size in layout:
-                    value = buffers[kind][name]
-                    if size == 1:
-                        row[name] = value.item()
+                    pid, _ = ps.read_all()
+                    status = int(ps.graphics["status"])
+                    fresh = watch.observe(pid, status)
+                    row = make_row()
+                    if status == live and not fresh and args.stall_timeout > 0:
+                        held.append(row)
                     else:
-                        for i, v in enumerate(value.ravel().tolist()):
-                            row[f"{name}_{i}"] = v
-                writer.write(row, flush=rows % 100 == 0)
-                rows += 1
-                if not physics_rate:
+                        for r in (*held, row):
+                            writer.write(r)
+                        held.clear()
+                    writer.tick()
                     deadline += 1.0 / hz
                     time.sleep(max(0.0, deadline - time.monotonic()))
-    except KeyboardInterrupt:
-        pass
-    print(f"recorded {rows} samples in {time.monotonic() - start:.1f} s to {args.out}.{{{','.join(formats)}}}")
+            for r in held:  # the duration ended within a freeze shorter than the stall timeout
+                writer.write(r)
+    except (shm.SessionStalledError, shm.SessionGoneError, shm.PageTornError) as e:
+        # The writer is closed (its files finished) by now; say what was kept.
+        raise type(e)(f"{e}; kept {writer.kept()}") from None
+    how = f" (stopped by {stop.signal_name})" if stop.signal_name else ""
+    print(f"recorded {writer.rows} samples in {time.monotonic() - start:.1f} s to "
+          f"{args.out}.{{{','.join(formats)}}}{how}")
     if track is not None:
         return _write_video(args.video, track, path_samples, video_settings)
     return 0

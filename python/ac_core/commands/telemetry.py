@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hz", type=float, default=10.0, help="samples per second (default 10)")
     p.add_argument("--count", type=int, default=0, help="stop after N samples (default: until Ctrl-C)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--stall-timeout", type=float, default=shm.STALL_TIMEOUT_S, metavar="S",
+                   help="stop with an error when the physics packetId has not moved for S seconds while the game "
+                        "says LIVE (a hung game; a paused one shows AC_PAUSE); meanwhile frozen samples are not "
+                        "repeated. 0 = print the pages as they are, frozen or not (default %(default)g)")
     p.add_argument("--list-fields", action="store_true", help="list every field of the three pages and exit")
     p.set_defaults(func=run)
 
@@ -109,24 +113,35 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.hz <= 0:
         raise SystemExit(f"--hz must be positive, got {args.hz}")
+    if not args.stall_timeout >= 0:
+        raise SystemExit(f"--stall-timeout must be 0 (never) or a positive number of seconds, got {args.stall_timeout}")
     fields = resolve_fields([f.strip() for f in args.fields.split(",") if f.strip()])
     try:
         ps = shm.PageSet(args.prefix)  # reads the static page, so it can find it torn too
-    except shm.PageNotFoundError as e:
-        print(f"ac-core telemetry: {e}", file=sys.stderr)
-        return 1
     except shm.PageTornError as e:
         print(torn_message(e, args.prefix), file=sys.stderr)
         return 1
+    watch = shm.SessionWatch(ps, args.stall_timeout)
+    live = int(pages.AcStatus.LIVE)
     period = 1.0 / args.hz
     deadline = time.monotonic()
     printed = 0
+    last_printed: int | None = None
     with ps:
         try:
             while args.count <= 0 or printed < args.count:
                 row = sample(ps, fields)
+                packet_id, status = row["physics_packet_id"], int(ps.graphics["status"])
+                watch.observe(packet_id, status)  # raises on a stall or when the pages are gone
+                if args.stall_timeout > 0 and status == live and packet_id == last_printed:
+                    # The game says LIVE but its clock has not moved since the last line: wait for the next
+                    # packet (or the stall timeout) instead of printing the same values again.
+                    time.sleep(min(period, 0.002))
+                    deadline = time.monotonic()
+                    continue
                 print(json.dumps(row) if args.json else format_human(row), flush=True)
                 printed += 1
+                last_printed = packet_id
                 if args.count > 0 and printed >= args.count:
                     break
                 deadline += period
