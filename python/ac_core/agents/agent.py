@@ -137,9 +137,9 @@ class IQNAgent:
         if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
             # Stop before the optimiser step, so the weights (and every checkpoint) stay finite.
             self.optimizer.zero_grad(set_to_none=True)
-            what = "loss" if not torch.isfinite(loss) else "gradient norm"
+            what, value = ("loss", loss) if not torch.isfinite(loss) else ("gradient norm", grad_norm)
             raise NonFiniteError(
-                f"gradient step {self.gradient_steps + 1}: the {what} is {float((loss if what == 'loss' else grad_norm).detach())}"
+                f"gradient step {self.gradient_steps + 1}: the {what} is {float(value.detach())}"
                 "; the weights were left as they were. A reward or observation that is not finite, or a learning rate "
                 "too high for the reward scale, causes this: check env.reward and agent.lr")
         self.optimizer.step()
