@@ -7,6 +7,7 @@ message is one line that names the thing, and the exit code says what happened.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
@@ -283,3 +284,23 @@ def test_eval_on_a_missing_gpu_blames_the_option_not_the_checkpoint(tmp_path: Pa
     assert result.returncode == 2
     err = result.stderr.strip()
     assert len(err.splitlines()) == 1 and "no CUDA device" in err and "corrupt" not in err
+
+
+@POSIX_ONLY
+def test_eval_stopped_by_a_signal_summarises_the_finished_episodes(tmp_path: Path) -> None:
+    assert _run(_train_cmd(tmp_path, "--total-timesteps", "300")).returncode == 0
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "ac_core.cli", "eval", "--checkpoint", str(tmp_path / "ck" / "last.pt"),
+           "--episodes", "1000", "--save-rollouts", str(runs), "--no-plots"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (runs / "episode_1.json").exists(), "two finished episodes", proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    summary = json.loads((runs / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGTERM" and summary["episodes"] >= 2
+    assert len(summary["per_episode"]) == summary["episodes"]
+    assert f"covers the {summary['episodes']} finished episodes" in out

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ac_core.errors import RunInterrupted
+from ac_core.stop_signals import stop_signals
 from ac_core.telemetry_log import ROLLOUT_COLUMNS, TelemetryWriter, write_json_array
 
 
@@ -143,27 +145,35 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
         out.mkdir(parents=True, exist_ok=True)
     reference = reference_for(env.core.backend.track)
     results, traces = [], []
+    stopped_by: str | None = None
     try:
-        for i in range(episodes):
-            writer = TelemetryWriter(out / f"episode_{i}", ROLLOUT_COLUMNS) if out is not None else None
-            try:
-                # Greedy actions average over sampled quantile fractions (tau): seed them per episode,
-                # in a forked RNG so the caller's torch RNG is untouched, and the rollouts repeat exactly.
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(seed + i)
-                    result, trace = run_episode(env, agent, i, seed + i, writer)
-            finally:
-                if writer is not None:
-                    writer.close()
-            if out is not None:
-                write_json_array(out / f"episode_{i}.jsonl", out / f"episode_{i}.json")
-                (out / f"episode_{i}.jsonl").unlink()
-            results.append(result)
-            traces.append(trace)
-            best = f"{min(result.laps):8.3f}" if result.laps else "      --"
-            echo(f"episode {i:3d}  laps {len(result.laps)}  best {best} s  off-track {result.off_track_events:3d}  "
-                 f"collisions {result.collisions}  avg {result.avg_speed_kmh:6.1f} km/h  "
-                 f"reward {result.cumulative_reward:9.2f}  ({result.ended_by})")
+        with stop_signals():
+            for i in range(episodes):
+                writer = TelemetryWriter(out / f"episode_{i}", ROLLOUT_COLUMNS) if out is not None else None
+                try:
+                    # Greedy actions average over sampled quantile fractions (tau): seed them per episode,
+                    # in a forked RNG so the caller's torch RNG is untouched, and the rollouts repeat exactly.
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(seed + i)
+                        result, trace = run_episode(env, agent, i, seed + i, writer)
+                finally:
+                    if writer is not None:
+                        writer.close()
+                if out is not None:
+                    write_json_array(out / f"episode_{i}.jsonl", out / f"episode_{i}.json")
+                    (out / f"episode_{i}.jsonl").unlink()
+                results.append(result)
+                traces.append(trace)
+                best = f"{min(result.laps):8.3f}" if result.laps else "      --"
+                echo(f"episode {i:3d}  laps {len(result.laps)}  best {best} s  off-track {result.off_track_events:3d}  "
+                     f"collisions {result.collisions}  avg {result.avg_speed_kmh:6.1f} km/h  "
+                     f"reward {result.cumulative_reward:9.2f}  ({result.ended_by})")
+    except (KeyboardInterrupt, RunInterrupted) as exc:
+        # Episodes that finished are kept and summarised; the one cut short is dropped.
+        stopped_by = exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT"
+        if not results:
+            raise
+        echo(f"stopped by {stopped_by} after {len(results)} of {episodes} episodes; summarising those")
     finally:
         env.close()
     summary = summarize(results, reference["lap_time_s"] if reference else None)
@@ -171,6 +181,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     summary["checkpoint_step"] = ckpt.step
     summary["track"] = settings.track
     summary["backend"] = settings.backend
+    summary["stopped_by"] = stopped_by
     if out is not None:
         if video is not None:
             summary["video"] = str(_write_video(out, video, results, traces, env.core.backend.track, echo))

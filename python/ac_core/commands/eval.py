@@ -71,4 +71,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"cumulative reward {summary['cumulative_reward']:.2f}")
     if args.save_rollouts:
         print(f"\nwrote {args.save_rollouts}/summary.json, episode_*.csv/json and plots")
+    if summary.get("stopped_by"):
+        print(f"stopped by {summary['stopped_by']}: the summary covers the {summary['episodes']} finished episodes")
+        return 130
     return 0
