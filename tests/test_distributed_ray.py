@@ -160,3 +160,45 @@ def test_an_unreachable_head_is_reported_within_the_connect_timeout(head: RayHea
     assert box.returncode == 2, output
     assert "authentication failed or head unreachable" in output and "no connection within 2 s" in output
     assert time.monotonic() - start < 60
+
+
+def test_a_stop_signal_ends_a_cluster_run_with_last_pt_and_a_game_box_with_nothing_unsent(
+        head: RayHead, tmp_path: Path) -> None:
+    import signal
+
+    import yaml
+
+    # The driver, as `ac-core train --ray-address` runs it, in its own process: SIGTERM must save.
+    raw = {section: dict(values) for section, values in TINY.items()}
+    raw["train"].update(save_interval=1_000)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    last = tmp_path / "ck" / "last.pt"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "ac_core.cli", "train", "--config", str(config), "--out", str(tmp_path / "ck"),
+         "--log-dir", str(tmp_path / "logs"), "--ray-address", head.gcs_address, "--collectors", "1",
+         "--run-name", "sig"], env=dict(head.env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    box = None
+    try:
+        deadline = time.monotonic() + 240
+        while not last.exists():
+            assert driver.poll() is None and time.monotonic() < deadline, "the cluster run saved nothing"
+            time.sleep(0.2)
+        periodic = load_checkpoint(last).step
+        box = start_game_box(head, "sig", steps=1_000_000)
+        time.sleep(8.0)  # the box connects, drives and pushes; the cluster moves past the periodic save
+        box.send_signal(signal.SIGTERM)
+        box_output, _ = box.communicate(timeout=120)
+        driver.send_signal(signal.SIGTERM)
+        output, _ = driver.communicate(timeout=240)
+    finally:
+        for process in (driver, box):
+            if process is not None:
+                process.kill()
+    assert box.returncode == 130, box_output
+    summary = next(line for line in box_output.splitlines() if line.startswith("actor summary:"))
+    fields = dict(item.split("=") for item in summary.removeprefix("actor summary: ").split())
+    assert fields["stopped_by"] == "SIGTERM" and fields["unsent"] == "0" and int(fields["steps"]) > 0
+    assert driver.returncode == 130, output
+    final = load_checkpoint(last).step
+    assert final > periodic and f"stopped by SIGTERM at step {final}" in output
