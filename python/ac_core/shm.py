@@ -15,12 +15,15 @@ import numpy as np
 
 from ac_core import _core
 from ac_core import pages as P
-from ac_core.errors import AcCoreError
+from ac_core.errors import AcCoreError, InputError
 
 DEFAULT_PREFIX = "acpmf_"
 KIND_NAMES = ("physics", "graphics", "static")
 TORN_BACKOFF_ROUNDS = 5
 TORN_BACKOFF_S = 0.002
+# Leaves room for the longest suffix (CSP's "AcTools.CSP.NewBehaviour.CustomAI.CarPublic0.v0") within the
+# 200 characters a page name may have.
+MAX_PREFIX_LENGTH = 120
 
 
 class PageNotFoundError(AcCoreError, FileNotFoundError):
@@ -31,8 +34,27 @@ class PageTornError(AcCoreError, RuntimeError):
     """A page kept changing during every copy attempt."""
 
 
+class PagePrefixError(InputError, ValueError):
+    """A page prefix that cannot start a shared-memory name (``--prefix``, ``env.prefix``)."""
+
+
+def check_prefix(prefix: str) -> str:
+    """``prefix`` if it can start a page name on every OS; else :class:`PagePrefixError` naming it.
+
+    The one check every command's ``--prefix`` goes through (page names are built here): a slash or
+    backslash would name a folder (POSIX ``/dev/shm``) or another namespace (Windows ``Local\\``)."""
+    bad = [c for c in prefix if c in "/\\" or not c.isprintable() or c.isspace()]
+    if bad or len(prefix) > MAX_PREFIX_LENGTH:
+        problem = f"contains {bad[0]!r}" if bad else f"is {len(prefix)} characters long (at most {MAX_PREFIX_LENGTH})"
+        raise PagePrefixError(
+            f"page prefix {prefix!r} {problem}: a prefix is a plain name without '/', '\\', spaces or control "
+            f"characters, e.g. --prefix acpmf_ (the game's) or --prefix run1_"
+        )
+    return prefix
+
+
 def page_name(prefix: str, kind: str) -> str:
-    return f"{prefix}{kind}"
+    return f"{check_prefix(prefix)}{kind}"
 
 
 def what_to_start(prefix: str) -> str:
