@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ac_core.errors import InputError
 from ac_core.track import (
     Surface,
     TrackFileError,
+    UnknownTrackError,
     builtin_track_names,
     default_lookahead,
     default_ray_angles,
@@ -198,12 +200,62 @@ def test_bad_csv_names_line(tmp_path):
 
 
 def test_unknown_inputs(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a built-in track"):
+    with pytest.raises(FileNotFoundError, match="not a built-in track") as e:
         load_track("monza")
+    assert isinstance(e.value, UnknownTrackError) and isinstance(e.value, InputError)  # CLI: exit 2
+    assert "valid names: spa" in str(e.value)
     odd = tmp_path / "track.txt"
     odd.write_text("hello")
-    with pytest.raises(ValueError, match="unrecognised track file"):
+    with pytest.raises(TrackFileError, match="unrecognised track file"):
         load_track(odd)
+    with pytest.raises(TrackFileError, match=r"without ai/fast_lane\.ai"):
+        load_track(tmp_path)
+
+
+def _ring(radius: float, n: int = 64, turns: float = 1.0, drift: float = 0.0, width: float = 5.0) -> np.ndarray:
+    a = np.arange(n) * 2 * np.pi * turns / n
+    r = radius + drift * np.arange(n)
+    return np.column_stack([r * np.sin(a), r * np.cos(a), np.zeros(n), np.full(n, width), np.full(n, width)])
+
+
+@pytest.mark.parametrize(
+    ("table", "reason"),
+    [
+        (_ring(0.3), "shorter than the 50 m"),  # once a SIGFPE in the ray casts
+        (np.column_stack([np.arange(4) * 200.0, np.zeros((4, 2)), np.full((4, 2), 5.0)]), "one straight line"),
+        (_ring(100.0)[:3], "at least 4"),
+        (np.insert(_ring(100.0), 5, _ring(100.0)[5] + [0.01, 0, 0, 0, 0], axis=0), "closer than the 0.05 m"),
+        (_ring(100.0, 400, turns=2.0, drift=0.002), "runs over itself"),
+    ],
+)
+def test_degenerate_vertices_are_rejected_with_the_reason(table, reason):
+    with pytest.raises(ValueError, match=reason):
+        track_from_vertices(table)
+
+
+def test_degenerate_file_names_the_file(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text("0,0,5,5\n1,0,5,5\n1,1,5,5\n0,1,5,5\n")
+    with pytest.raises(TrackFileError, match=r"tiny\.csv: geometry: the centre line is 4\.0 m around"):
+        load_track(path)
+
+
+def test_csv_encodings(tmp_path):
+    text = "# x_m,y_m,w_tr_right_m,w_tr_left_m\n" + "".join(
+        f"{x:.3f},{z:.3f},5,5\n" for x, z, *_ in _ring(100.0)
+    )
+    for name, data in (("bom8.csv", b"\xef\xbb\xbf" + text.encode()), ("bom16.csv", text.encode("utf-16")),
+                       ("bom16be.csv", text.encode("utf-16-be").join([b"\xfe\xff", b""]))):
+        (tmp_path / name).write_bytes(data)
+        assert load_track(tmp_path / name).length == pytest.approx(2 * np.pi * 100, rel=1e-3)
+    (tmp_path / "nobom16.csv").write_bytes(text.encode("utf-16-le"))
+    with pytest.raises(TrackFileError, match=r"nobom16\.csv: byte offset 1: NUL byte.*UTF-16"):
+        load_track(tmp_path / "nobom16.csv")
+    (tmp_path / "latin1.csv").write_bytes(("# café\n" + text).encode("latin-1"))  # comments may hold any bytes
+    load_track(tmp_path / "latin1.csv")
+    (tmp_path / "latin1row.csv").write_bytes(text.encode() + b"1\xe9,2,5,5\n")
+    with pytest.raises(TrackFileError, match=r"latin1row\.csv: line 66: byte 0xE9 at column 2 is not UTF-8"):
+        load_track(tmp_path / "latin1row.csv")
 
 
 # ---- queries ---------------------------------------------------------------------------------

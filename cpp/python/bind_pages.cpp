@@ -87,7 +87,11 @@ AC_CORE_BINDINGS(0, m) {
             },
             py::arg("name"), py::arg("writable") = false, "Open an existing page; never creates one")
         .def_static("create", &SharedPage::create, py::arg("name"), py::arg("size"), py::arg("mode") = 0600,
-                    py::arg("replace_stale") = false, "Create and own a zeroed page, removed on close")
+                    py::arg("replace_stale") = false,
+                    "Create and own a zeroed page, removed on close while the name is still ours; replace_stale "
+                    "replaces a leftover page no live process holds")
+        .def_static("take_replacement_notes", &SharedPage::take_replacement_notes,
+                    "One line per leftover page create() replaced since the last call")
         .def_static("exists", &SharedPage::exists, py::arg("name"))
         .def_static("os_name", &SharedPage::os_name, py::arg("name"))
         .def_property_readonly("name", &SharedPage::name)

@@ -1,6 +1,7 @@
 #include "ac_core/shared_page.hpp"
 
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #ifdef _WIN32
@@ -11,9 +12,16 @@
 #else
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/sysmacros.h>
+
+#include <fstream>
+#include <sstream>
+#endif
 #endif
 
 namespace ac_core {
@@ -35,6 +43,19 @@ std::string not_found_message(const std::string& name) {
            "the game (Linux/Proton), or start the built-in simulator with `ac-core sim`; if a prefix was "
            "used, pass the same --prefix";
 }
+
+// Replacement notes for take_replacement_notes(); bounded so that a process that never asks cannot grow it.
+constexpr std::size_t kMaxNotes = 64;
+std::mutex notes_mutex;
+std::vector<std::string> notes;
+
+#ifndef _WIN32  // only POSIX replaces leftovers (a Windows mapping goes with its last handle)
+void add_note(std::string note) {
+    std::lock_guard<std::mutex> lock(notes_mutex);
+    if (notes.size() >= kMaxNotes) notes.erase(notes.begin());
+    notes.push_back(std::move(note));
+}
+#endif
 
 #ifdef _WIN32
 std::wstring widen(const std::string& s) {
@@ -62,6 +83,11 @@ std::string SharedPage::os_name(const std::string& name) {
 #endif
 }
 
+std::vector<std::string> SharedPage::take_replacement_notes() {
+    std::lock_guard<std::mutex> lock(notes_mutex);
+    return std::exchange(notes, {});
+}
+
 SharedPage::SharedPage(SharedPage&& other) noexcept { *this = std::move(other); }
 
 SharedPage& SharedPage::operator=(SharedPage&& other) noexcept {
@@ -73,6 +99,7 @@ SharedPage& SharedPage::operator=(SharedPage&& other) noexcept {
         owner_ = std::exchange(other.owner_, false);
         writable_ = std::exchange(other.writable_, false);
         handle_ = std::exchange(other.handle_, nullptr);
+        fd_ = std::exchange(other.fd_, -1);
     }
     return *this;
 }
@@ -212,41 +239,170 @@ SharedPage SharedPage::open_existing(const std::string& name, Access access) {
     return page;
 }
 
+namespace {
+
+std::string shm_path(const std::string& os) { return "/dev/shm" + os; }
+
+// True if the name `os` still refers to the object open on `fd` (same device and inode): the test
+// that keeps an owner from removing a page that replaced its own.
+bool name_refers_to(const std::string& os, int fd) {
+    struct stat mine {}, named {};
+    if (::fstat(fd, &mine) != 0) return false;
+    const int other = ::shm_open(os.c_str(), O_RDONLY, 0);
+    if (other < 0) return false;
+    const bool same = ::fstat(other, &named) == 0 && named.st_dev == mine.st_dev && named.st_ino == mine.st_ino;
+    ::close(other);
+    return same;
+}
+
+// flock, retried when a signal interrupts it. Returns 0 or the errno.
+int lock_fd(int fd, int operation) {
+    for (;;) {
+        if (::flock(fd, operation) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
+}
+
+// The process holding a flock on the object open on `fd` ("pid 123", "pid 123, stopped"), from
+// /proc/locks where Linux lists them; empty where it cannot tell.
+std::string lock_holder(int fd) {
+#ifdef __linux__
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return {};
+    std::ostringstream key;
+    key << std::hex;
+    key.width(2);
+    key.fill('0');
+    key << major(st.st_dev) << ':';
+    key.width(2);
+    key << minor(st.st_dev) << ':' << std::dec << st.st_ino;
+    std::ifstream locks("/proc/locks");
+    std::string line;
+    while (std::getline(locks, line)) {
+        std::istringstream fields(line);
+        std::string id, kind, mode, access, pid, where;
+        fields >> id >> kind;
+        if (kind == "->") continue;  // a waiter, not the holder
+        fields >> mode >> access >> pid >> where;
+        if (kind != "FLOCK" || where != key.str()) continue;
+        std::string state;
+        std::ifstream stat_file("/proc/" + pid + "/stat");
+        std::string stat_line;
+        if (std::getline(stat_file, stat_line)) {
+            const std::size_t paren = stat_line.rfind(')');
+            if (paren != std::string::npos && paren + 2 < stat_line.size() &&
+                (stat_line[paren + 2] == 'T' || stat_line[paren + 2] == 't'))
+                state = ", stopped: continue it (kill -CONT " + pid + ") or end it";
+        }
+        return "pid " + pid + state;
+    }
+#else
+    (void)fd;
+#endif
+    return {};
+}
+
+std::string in_use_message(const std::string& os, const std::string& holder) {
+    return "page " + shm_path(os) + " is already in use by a running process" +
+           (holder.empty() ? "" : " (" + holder + ")") +
+           ": another simulator or writer has this prefix; stop it or choose another --prefix";
+}
+
+enum class Leftover { Gone, Replaced, Live };
+
+// A page named `os` exists. If no process holds its owner lock, its creator is gone: remove the name
+// (only while it still refers to the object checked) and say why in `why`. A locked page is Live and
+// `why` names its holder.
+Leftover remove_if_leftover(const std::string& os, std::string& why) {
+    int fd = ::shm_open(os.c_str(), O_RDONLY, 0);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT) return Leftover::Gone;
+        if (err == EACCES) {
+            why = "another user's page: permission denied";
+            return Leftover::Live;
+        }
+        throw SharedPageError(SharedPageError::Code::System, "shm_open(" + os + ") failed: " + std::strerror(err));
+    }
+    const int err = lock_fd(fd, LOCK_EX | LOCK_NB);
+    if (err == EWOULDBLOCK) {
+        why = lock_holder(fd);
+        ::close(fd);
+        return Leftover::Live;
+    }
+    // Locked by us now (or the file system has no flock: nothing better than the old unconditional
+    // replace is known then). Writers that never lock (simshmbridge, older builds) look the same as a
+    // dead owner; callers that must spare a live foreign writer check for one first.
+    struct stat st {};
+    ::fstat(fd, &st);
+    why = st.st_size == 0 ? "0 bytes, never sized by its writer" : std::to_string(st.st_size) + " bytes, no live owner";
+    if (name_refers_to(os, fd)) ::shm_unlink(os.c_str());
+    ::close(fd);  // releases the lock
+    return Leftover::Replaced;
+}
+
+}  // namespace
+
 SharedPage SharedPage::create(const std::string& name, std::size_t size, unsigned mode, bool replace_stale) {
     validate_name(name);
     if (size == 0) throw SharedPageError(SharedPageError::Code::TooSmall, "cannot create an empty page '" + name + "'");
     const std::string os = os_name(name);
-    if (replace_stale) ::shm_unlink(os.c_str());
-    int fd = ::shm_open(os.c_str(), O_RDWR | O_CREAT | O_EXCL, mode_t(mode));
-    if (fd < 0) {
-        int err = errno;
-        if (err == EEXIST)
-            throw SharedPageError(SharedPageError::Code::AlreadyExists,
-                                  "page /dev/shm" + os + " already exists: another simulator or simshmbridge is using this "
-                                  "prefix. Stop it, choose another --prefix, or remove the stale file /dev/shm" + os);
-        throw SharedPageError(SharedPageError::Code::System, "shm_open(" + os + ", O_CREAT) failed: " + std::strerror(err));
+    // A few rounds: between our removal of a leftover and our O_EXCL create, or between the create and
+    // the lock, another process may take the name (then the next round sees its page).
+    for (int round = 0; round < 4; ++round) {
+        const int fd = ::shm_open(os.c_str(), O_RDWR | O_CREAT | O_EXCL, mode_t(mode));
+        if (fd < 0) {
+            const int err = errno;
+            if (err != EEXIST)
+                throw SharedPageError(SharedPageError::Code::System,
+                                      "shm_open(" + os + ", O_CREAT) failed: " + std::strerror(err));
+            if (!replace_stale)
+                throw SharedPageError(SharedPageError::Code::AlreadyExists,
+                                      "page " + shm_path(os) + " already exists: another simulator or simshmbridge is "
+                                      "using this prefix. Stop it, choose another --prefix, or remove the stale file " +
+                                          shm_path(os));
+            std::string why;
+            const Leftover found = remove_if_leftover(os, why);
+            if (found == Leftover::Live)
+                throw SharedPageError(SharedPageError::Code::AlreadyExists, in_use_message(os, why));
+            if (found == Leftover::Replaced)
+                add_note("replaced the leftover page " + shm_path(os) + " (" + why + "; its creator is gone)");
+            continue;
+        }
+        // Blocking: a process checking for leftovers holds the lock only for that instant. If it found
+        // our page before we locked it (unlocked, 0 bytes: a leftover to it) it removed the name; then
+        // the name no longer refers to our object and we start over.
+        const int lock_err = lock_fd(fd, LOCK_EX);
+        if (lock_err == 0 && !name_refers_to(os, fd)) {
+            ::close(fd);
+            continue;
+        }
+        ::fchmod(fd, mode_t(mode));  // umask must not widen or narrow what was asked for
+        if (::ftruncate(fd, off_t(size)) != 0) {
+            const int err = errno;
+            if (name_refers_to(os, fd)) ::shm_unlink(os.c_str());
+            ::close(fd);
+            throw SharedPageError(SharedPageError::Code::System, "ftruncate(" + shm_path(os) + ") failed: " + std::strerror(err));
+        }
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            const int err = errno;
+            if (name_refers_to(os, fd)) ::shm_unlink(os.c_str());
+            ::close(fd);
+            throw SharedPageError(SharedPageError::Code::System, "mmap(" + shm_path(os) + ") failed: " + std::strerror(err));
+        }
+        SharedPage page;
+        page.data_ = static_cast<uint8_t*>(p);
+        page.size_ = size;
+        page.name_ = name;
+        page.owner_ = true;
+        page.writable_ = true;
+        page.fd_ = fd;  // kept open: it holds the owner lock until close()
+        return page;
     }
-    ::fchmod(fd, mode_t(mode));  // umask must not widen or narrow what was asked for
-    if (::ftruncate(fd, off_t(size)) != 0) {
-        int err = errno;
-        ::close(fd);
-        ::shm_unlink(os.c_str());
-        throw SharedPageError(SharedPageError::Code::System, "ftruncate(/dev/shm" + os + ") failed: " + std::strerror(err));
-    }
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) {
-        int err = errno;
-        ::shm_unlink(os.c_str());
-        throw SharedPageError(SharedPageError::Code::System, "mmap(/dev/shm" + os + ") failed: " + std::strerror(err));
-    }
-    SharedPage page;
-    page.data_ = static_cast<uint8_t*>(p);
-    page.size_ = size;
-    page.name_ = name;
-    page.owner_ = true;
-    page.writable_ = true;
-    return page;
+    throw SharedPageError(SharedPageError::Code::AlreadyExists,
+                          "page " + shm_path(os) + " kept being recreated by another process while this one tried to "
+                          "create it: stop the other writer or choose another --prefix");
 }
 
 bool SharedPage::exists(const std::string& name) {
@@ -259,9 +415,13 @@ bool SharedPage::exists(const std::string& name) {
 
 void SharedPage::close() noexcept {
     if (data_ != nullptr) ::munmap(data_, size_);
-    if (owner_) ::shm_unlink(os_name(name_).c_str());
+    // Remove the name only while it is still ours: after someone replaced our page (a newer owner on
+    // the same prefix), the name is theirs.
+    if (owner_ && fd_ >= 0 && name_refers_to(os_name(name_), fd_)) ::shm_unlink(os_name(name_).c_str());
+    if (fd_ >= 0) ::close(fd_);  // releases the owner lock
     data_ = nullptr;
     size_ = 0;
+    fd_ = -1;
     owner_ = false;
     writable_ = false;
 }

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
+#include <utility>
 
 namespace ac_core {
 
@@ -16,6 +18,20 @@ constexpr double kTwoPi = 2.0 * kPi;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Edge vertices tested per block in the ray casts (vectorisable), see Track::ray_cast.
 constexpr std::size_t kRayChunk = 16;
+// Fewest edge vertices a ray cast runs on: the stride between them shrinks on a short lap (and the
+// modulo by their count is never by zero).
+constexpr std::size_t kMinRayVertices = 8;
+
+// Degenerate geometry, rejected when a track is built (every loader goes through Track::Track); the
+// limits kMinLapLength and kMinVertexStep are in track.hpp.
+// Self-overlap: two parts of the lap at least this far apart along it, closer together than the
+// narrower half-width there (one centre line on the other's road) and running in the same or the
+// opposite direction (|sin Δψ| below this: within 30°) are one road retraced. A crossing at a larger
+// angle (a bridge, as at Suzuka) is allowed, and so are parts whose elevations differ by a clearance.
+constexpr double kOverlapMaxSinAngle = 0.5;
+constexpr double kOverlapClearance = 3.0;  // m of height between two levels of road
+constexpr double kOverlapMaxReach = 10.0;  // m; half-widths above this are taken as 10 m for the test
+constexpr double kOverlapPointStep = 0.5;  // m between the samples the test looks at
 
 // Angle wrapped into (−π, π].
 double wrap_pi(double a) noexcept {
@@ -94,6 +110,34 @@ std::string vertex_problem(std::size_t i, const std::string& what) {
     return "track vertex " + std::to_string(i) + ": " + what;
 }
 
+std::string metres(double v, int decimals = 1) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f m", decimals, v);
+    return buf;
+}
+
+// Largest distance of the vertices from their principal axis (the line they spread along most).
+double spread_across(const std::vector<CentreVertex>& v) {
+    double mx = 0, mz = 0;
+    for (const CentreVertex& p : v) {
+        mx += p.x;
+        mz += p.z;
+    }
+    mx /= double(v.size());
+    mz /= double(v.size());
+    double sxx = 0, szz = 0, sxz = 0;
+    for (const CentreVertex& p : v) {
+        sxx += (p.x - mx) * (p.x - mx);
+        szz += (p.z - mz) * (p.z - mz);
+        sxz += (p.x - mx) * (p.z - mz);
+    }
+    const double angle = 0.5 * std::atan2(2.0 * sxz, sxx - szz);  // direction of the major axis
+    const double ux = std::cos(angle), uz = std::sin(angle);
+    double widest = 0;
+    for (const CentreVertex& p : v) widest = std::max(widest, std::fabs(-(p.x - mx) * uz + (p.z - mz) * ux));
+    return widest;
+}
+
 }  // namespace
 
 TrackFileError::TrackFileError(const std::string& file, const std::string& location, const std::string& problem)
@@ -122,7 +166,7 @@ Track::Track(const std::vector<CentreVertex>& vertices_in, TrackMeta meta, Track
     std::vector<CentreVertex> v(vertices_in);
     if (v.size() >= 2) {
         const double dx = v.back().x - v.front().x, dz = v.back().z - v.front().z;
-        if (std::hypot(dx, dz) < 1e-3) v.pop_back();  // explicitly closed loop
+        if (std::hypot(dx, dz) < kMinVertexStep) v.pop_back();  // explicitly closed loop
     }
     if (v.size() < 4)
         throw std::invalid_argument("a track needs at least 4 distinct centre-line vertices, got " + std::to_string(v.size()));
@@ -154,6 +198,25 @@ Track::Track(const std::vector<CentreVertex>& vertices_in, TrackMeta meta, Track
             throw std::invalid_argument(vertex_problem((i + 1) % n, "repeats the previous vertex; remove duplicates"));
         knots[i + 1] = knots[i] + h;
     }
+    // The most telling problem first: a lap far too short (wrong units) has short steps too.
+    if (knots[n] < kMinLapLength)
+        throw std::invalid_argument("the centre line is " + metres(knots[n]) + " around, shorter than the " +
+                                    metres(kMinLapLength, 0) + " a track needs; check the units (metres are expected)");
+    for (std::size_t i = 0; i < n; ++i) {
+        const double h = knots[i + 1] - knots[i];
+        if (h < kMinVertexStep)
+            throw std::invalid_argument(vertex_problem(
+                (i + 1) % n, "is " + metres(h, 3) + " from the previous vertex, closer than the " +
+                                 metres(kMinVertexStep, 2) + " the track model resolves; remove it or resample the "
+                                 "centre line"));
+    }
+    double narrowest = std::numeric_limits<double>::infinity();
+    for (const CentreVertex& p : v) narrowest = std::min({narrowest, p.width_left, p.width_right});
+    const double spread = spread_across(v);
+    if (spread < std::max(1.0, narrowest))
+        throw std::invalid_argument("all " + std::to_string(n) + " vertices lie within " + metres(spread, 2) +
+                                    " of one straight line, so the lap would retrace itself; a centre line must "
+                                    "enclose an area (is a coordinate column constant or repeated?)");
     std::vector<double> fx(n), fz(n), fy(n);
     for (std::size_t i = 0; i < n; ++i) {
         fx[i] = v[i].x;
@@ -244,7 +307,15 @@ Track::Track(const std::vector<CentreVertex>& vertices_in, TrackMeta meta, Track
         const double shrink = 1.0 - std::fabs(curvature_[j]) * inner;
         reach_factor_ = std::max(reach_factor_, shrink > 1.0 / 3.0 ? 1.0 / shrink : 3.0);
     }
-    ray_stride_ = std::max<std::size_t>(1, std::size_t(std::llround(2.0 / spacing_)));
+    for (std::size_t j = 0; j < count; ++j)
+        if (!std::isfinite(heading_[j]) || !std::isfinite(curvature_[j]) || !std::isfinite(grade_[j]))
+            throw std::invalid_argument("the centre line stops and turns back on itself near s = " +
+                                        metres(double(j) * spacing_) +
+                                        " (a cusp: its direction is undefined there); remove the vertex that doubles "
+                                        "back or reorder the vertices");
+    check_overlap();
+    // Edge vertices every ~2 m, but never fewer than kMinRayVertices (a modulo by their count follows).
+    ray_stride_ = std::clamp<std::size_t>(std::size_t(std::llround(2.0 / spacing_)), 1, count / kMinRayVertices);
     ray_vertices_ = count / ray_stride_;
     ray_pad_ = ray_vertices_ / 2 + kRayChunk + 2;
     const std::size_t padded = ray_vertices_ + 2 * ray_pad_;
@@ -259,6 +330,53 @@ Track::Track(const std::vector<CentreVertex>& vertices_in, TrackMeta meta, Track
     if (!(meta_.pit_exit_s >= 0 && meta_.pit_exit_s < length_) || !std::isfinite(meta_.pit_exit_lateral))
         throw std::invalid_argument("pit exit s " + std::to_string(meta_.pit_exit_s) + " is outside the lap [0, " +
                                     std::to_string(length_) + ")");
+}
+
+// Self-overlap test on samples every ~kOverlapPointStep m: bucket them in a grid of cells as large as
+// the largest distance tested, compare each with those in the 3×3 cells around it. O(n log n).
+void Track::check_overlap() const {
+    const std::size_t count = x_.size();
+    const std::size_t step = std::max<std::size_t>(1, std::size_t(std::llround(kOverlapPointStep / spacing_)));
+    std::vector<std::size_t> points;
+    double cell = 0.5;
+    for (std::size_t j = 0; j < count; j += step) {
+        points.push_back(j);
+        cell = std::max(cell, std::min({width_left_[j], width_right_[j], kOverlapMaxReach}));
+    }
+    auto cell_of = [&](std::size_t j) {
+        return std::make_pair(std::int64_t(std::floor(x_[j] / cell)), std::int64_t(std::floor(z_[j] / cell)));
+    };
+    std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, std::size_t>> grid;
+    grid.reserve(points.size());
+    for (std::size_t j : points) grid.emplace_back(cell_of(j), j);
+    std::sort(grid.begin(), grid.end());
+    for (std::size_t a : points) {
+        const auto [cx, cz] = cell_of(a);
+        const double reach_a = std::min({width_left_[a], width_right_[a], kOverlapMaxReach});
+        for (std::int64_t gx = cx - 1; gx <= cx + 1; ++gx) {
+            for (std::int64_t gz = cz - 1; gz <= cz + 1; ++gz) {
+                const auto key = std::make_pair(gx, gz);
+                auto it = std::lower_bound(grid.begin(), grid.end(), std::make_pair(key, std::size_t(0)));
+                for (; it != grid.end() && it->first == key; ++it) {
+                    const std::size_t b = it->second;
+                    if (b <= a) continue;  // each pair once
+                    const double reach = std::min({reach_a, width_left_[b], width_right_[b]});
+                    const double apart = std::hypot(x_[a] - x_[b], z_[a] - z_[b]);
+                    if (!(apart < reach)) continue;
+                    const double along = std::min(double(b - a), double(count - (b - a))) * spacing_;
+                    if (along <= std::max(4.0 * reach, 10.0)) continue;  // neighbours along the lap
+                    if (std::fabs(std::sin(heading_[a] - heading_[b])) >= kOverlapMaxSinAngle) continue;  // a crossing
+                    if (std::fabs(y_[a] - y_[b]) >= kOverlapClearance) continue;  // one road above the other
+                    throw std::invalid_argument(
+                        "the centre line runs over itself: at s = " + metres(double(a) * spacing_) + " and s = " +
+                        metres(double(b) * spacing_) + " it is " + metres(apart, 2) +
+                        " apart (less than the half-width there, " + metres(reach) +
+                        ") in the same or the opposite direction; a lap must not retrace or overlap itself (check the "
+                        "vertex order and the units; crossings at an angle, e.g. at a bridge, are allowed)");
+                }
+            }
+        }
+    }
 }
 
 double Track::wrap(double s) const noexcept {
@@ -584,7 +702,8 @@ double Track::ray_cast(double px, double pz, double dx, double dz, const RayOrig
 Track::RayOrigin Track::ray_origin(const Projection& p) const noexcept {
     RayOrigin o;
     const double step_len = double(ray_stride_) * spacing_;
-    o.vertex = std::size_t(std::llround(p.s / step_len)) % ray_vertices_;
+    // ray_vertices_ >= kMinRayVertices by construction; the guard keeps a modulo by zero impossible.
+    o.vertex = ray_vertices_ > 0 ? std::size_t(std::llround(p.s / step_len)) % ray_vertices_ : 0;
     o.tangent_x = std::sin(p.heading);
     o.tangent_z = std::cos(p.heading);
     return o;

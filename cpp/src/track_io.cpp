@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -89,6 +90,78 @@ bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+void append_utf8(std::string& out, std::uint32_t u) {
+    if (u < 0x80) {
+        out.push_back(char(u));
+    } else if (u < 0x800) {
+        out.push_back(char(0xC0 | (u >> 6)));
+        out.push_back(char(0x80 | (u & 0x3F)));
+    } else if (u < 0x10000) {
+        out.push_back(char(0xE0 | (u >> 12)));
+        out.push_back(char(0x80 | ((u >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (u & 0x3F)));
+    } else {
+        out.push_back(char(0xF0 | (u >> 18)));
+        out.push_back(char(0x80 | ((u >> 12) & 0x3F)));
+        out.push_back(char(0x80 | ((u >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (u & 0x3F)));
+    }
+}
+
+// UTF-16 (after its byte-order mark) as UTF-8; an unpaired surrogate becomes U+FFFD.
+std::string utf16_to_utf8(const std::vector<unsigned char>& b, bool little_endian) {
+    auto unit = [&](std::size_t i) {
+        return little_endian ? std::uint32_t(b[i] | (b[i + 1] << 8)) : std::uint32_t((b[i] << 8) | b[i + 1]);
+    };
+    std::string out;
+    out.reserve(b.size() / 2);
+    for (std::size_t i = 2; i + 1 < b.size(); i += 2) {
+        std::uint32_t u = unit(i);
+        if (u >= 0xD800 && u <= 0xDBFF && i + 3 < b.size() && unit(i + 2) >= 0xDC00 && unit(i + 2) <= 0xDFFF) {
+            u = 0x10000 + ((u - 0xD800) << 10) + (unit(i + 2) - 0xDC00);
+            i += 2;
+        } else if (u >= 0xD800 && u <= 0xDFFF) {
+            u = 0xFFFD;
+        }
+        append_utf8(out, u);
+    }
+    return out;
+}
+
+// Offset of the first byte that is not part of well-formed UTF-8, or npos.
+std::size_t invalid_utf8_at(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return i;
+        for (std::size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+        i += len;
+    }
+    return std::string::npos;
+}
+
+// A CSV's text as UTF-8: a UTF-8 byte-order mark is dropped, UTF-16 with a byte-order mark (what
+// Windows tools call "Unicode") is converted; NUL bytes without a mark are named as what they likely are.
+std::string csv_text(const std::string& path) {
+    const std::vector<unsigned char> b = read_all(path);
+    if (b.size() >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) return std::string(b.begin() + 3, b.end());
+    if (b.size() >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF))) {
+        if (b.size() % 2 != 0)
+            throw TrackFileError(path, at_byte(b.size() - 1),
+                                 "UTF-16 text (byte-order mark) with an odd number of bytes: the file is truncated; "
+                                 "save it again, preferably as UTF-8");
+        return utf16_to_utf8(b, b[0] == 0xFF);
+    }
+    const auto nul = std::find(b.begin(), b.end(), 0);
+    if (nul != b.end())
+        throw TrackFileError(path, at_byte(std::size_t(nul - b.begin())),
+                             "NUL byte: this is UTF-16 text without a byte-order mark or not text at all; save the "
+                             "centre line as UTF-8 (or ASCII) CSV");
+    return std::string(b.begin(), b.end());
+}
+
 void put_u32(std::string& out, std::uint32_t v) {
     for (int k = 0; k < 4; ++k) out.push_back(char((v >> (8 * k)) & 0xFFu));
 }
@@ -163,8 +236,8 @@ std::vector<CentreVertex> read_fast_lane_ai(const std::string& path) {
                                  "point " + std::to_string(i) + " has sideLeft " + std::to_string(v.width_left) +
                                      " and sideRight " + std::to_string(v.width_right) +
                                      "; expected finite widths > 0 m");
-        // AC splines can repeat a point; a zero-length step carries no geometry.
-        if (!out.empty() && std::hypot(v.x - out.back().x, v.z - out.back().z) < 1e-3) continue;
+        // AC splines can repeat a point; a step shorter than the model resolves carries no geometry.
+        if (!out.empty() && std::hypot(v.x - out.back().x, v.z - out.back().z) < kMinVertexStep) continue;
         out.push_back(v);
     }
     if (out.size() < 4) throw TrackFileError(path, at_byte(kHeaderBytes), "fewer than 4 distinct points");
@@ -248,8 +321,7 @@ void write_fast_lane_ai(const Track& track, const std::string& path, double spac
 }
 
 std::vector<CentreVertex> read_centreline_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw TrackFileError(path, "open", "cannot open the file for reading (missing or no permission)");
+    std::istringstream in(csv_text(path));
     std::vector<CentreVertex> out;
     std::string line;
     std::size_t line_no = 0;
@@ -257,7 +329,16 @@ std::vector<CentreVertex> read_centreline_csv(const std::string& path) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         const std::size_t first = line.find_first_not_of(" \t");
-        if (first == std::string::npos || line[first] == '#') continue;
+        if (first == std::string::npos || line[first] == '#') continue;  // comments may hold any bytes
+        const std::size_t bad_byte = invalid_utf8_at(line);
+        if (bad_byte != std::string::npos) {
+            char hex[8];
+            std::snprintf(hex, sizeof(hex), "0x%02X", unsigned(static_cast<unsigned char>(line[bad_byte])));
+            throw TrackFileError(path, "line " + std::to_string(line_no),
+                                 std::string("byte ") + hex + " at column " + std::to_string(bad_byte + 1) +
+                                     " is not UTF-8 text (a Latin-1 or ANSI file?); save the file as UTF-8 and keep "
+                                     "the rows to plain numbers x_m,y_m,w_tr_right_m,w_tr_left_m");
+        }
         double vals[4];
         std::size_t got = 0;
         const char* c = line.c_str() + first;
@@ -331,8 +412,9 @@ std::shared_ptr<const Track> load_track(const std::string& name_or_path, const T
     const std::string low = lower(name_or_path);
     if (ends_with(low, ".ai") || (has_magic && !ends_with(low, ".csv"))) return load_fast_lane_ai(name_or_path, options);
     if (ends_with(low, ".csv")) return load_centreline_csv(name_or_path, options);
-    throw std::invalid_argument("unrecognised track file '" + name_or_path +
-                                "': expected an AC fast_lane.ai (version 7) or a TUMFTM centre-line .csv");
+    throw TrackFileError(name_or_path, "type",
+                         "unrecognised track file: expected an AC fast_lane.ai (version 7, or a .ai name) or a TUMFTM "
+                         "centre-line .csv (x_m,y_m,w_tr_right_m,w_tr_left_m)");
 }
 
 }  // namespace ac_core

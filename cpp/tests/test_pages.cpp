@@ -1,10 +1,21 @@
 // Every field's offset against a table transcribed by hand from research/ac_shared_memory_spec.md
-// (not generated from pages.hpp), plus the generated field tables' consistency.
+// (not generated from pages.hpp), plus the generated field tables' consistency; and page ownership
+// on POSIX: an owner removes only its own page, leftovers of dead owners are replaced, live ones kept.
 #include <cstring>
 #include <string>
 
 #include "ac_core/pages.hpp"
+#include "ac_core/shared_page.hpp"
 #include "check.hpp"
+#include "test_util.hpp"
+
+#ifndef _WIN32
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 using namespace ac_core;
 
@@ -112,5 +123,111 @@ AC_TEST(types_and_shapes) {
     CHECK(kStaticFields[0].type == FieldType::Utf16);
     CHECK_EQ(kStaticFields[0].dim0, 15);
 }
+
+#ifndef _WIN32
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string create_error(const std::string& name) {
+    try {
+        SharedPage::create(name, 4096, 0600, true);
+    } catch (const SharedPageError& e) {
+        return std::string(e.code() == SharedPageError::Code::AlreadyExists ? "AlreadyExists: " : "other: ") + e.what();
+    }
+    return "created";
+}
+
+std::string all_notes() {
+    std::string text;
+    for (const std::string& n : SharedPage::take_replacement_notes()) text += n + "\n";
+    return text;
+}
+
+}  // namespace
+
+AC_TEST(owner_removes_only_the_page_it_created) {
+    const std::string name = ac_test::unique_prefix("own") + "physics";
+    SharedPage old_owner = SharedPage::create(name, 4096);
+    // Someone removes the name (by hand, or a newer simulator replacing a stalled one) and creates
+    // a new page under it.
+    CHECK(::shm_unlink(SharedPage::os_name(name).c_str()) == 0);
+    SharedPage new_owner = SharedPage::create(name, 4096);
+    new_owner.mutable_data()[0] = 42;
+    old_owner.close();  // the stalled owner exits later: it must not remove the new page
+    CHECK(SharedPage::exists(name));
+    SharedPage reader = SharedPage::open_existing(name);
+    CHECK_EQ(int(reader.data()[0]), 42);
+    reader.close();
+    new_owner.close();
+    CHECK(!SharedPage::exists(name));
+}
+
+AC_TEST(a_live_owner_is_refused_even_with_replace_stale) {
+    const std::string name = ac_test::unique_prefix("live") + "physics";
+    SharedPage owner = SharedPage::create(name, 4096);
+    const std::string e = create_error(name);
+    CHECK(contains(e, "AlreadyExists"));
+    CHECK(contains(e, "already in use by a running process"));
+    CHECK(contains(e, "pid " + std::to_string(getpid())));
+    CHECK(contains(e, "--prefix"));
+    CHECK(SharedPage::exists(name));
+    owner.close();
+    CHECK(!SharedPage::exists(name));
+}
+
+AC_TEST(an_empty_leftover_is_replaced_with_a_note) {
+    const std::string name = ac_test::unique_prefix("empty") + "physics";
+    all_notes();
+    const int fd = ::shm_open(SharedPage::os_name(name).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);  // 0 bytes
+    CHECK(fd >= 0);
+    ::close(fd);
+    CHECK_THROWS(SharedPage::create(name, 4096));  // without replace_stale: refused, as before
+    {
+        SharedPage page = SharedPage::create(name, 4096, 0600, true);
+        CHECK_EQ(page.size(), std::size_t(4096));
+        const std::string notes = all_notes();
+        CHECK(contains(notes, "/dev/shm/" + name));
+        CHECK(contains(notes, "0 bytes"));
+    }
+    CHECK(!SharedPage::exists(name));
+}
+
+AC_TEST(pages_of_a_killed_owner_are_replaced_and_of_a_stopped_one_kept) {
+    const std::string name = ac_test::unique_prefix("child") + "physics";
+    int ready[2];
+    CHECK(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        SharedPage page = SharedPage::create(name, 4096);
+        const char one = 1;
+        (void)!::write(ready[1], &one, 1);
+        ::raise(SIGSTOP);
+        ::pause();
+        ::_exit(0);
+    }
+    char got = 0;
+    CHECK(::read(ready[0], &got, 1) == 1);
+    int status = 0;
+    ::waitpid(child, &status, WUNTRACED);
+    CHECK(WIFSTOPPED(status));
+    const std::string e = create_error(name);  // a stopped owner is alive: its page is kept
+    CHECK(contains(e, "pid " + std::to_string(child) + ", stopped"));
+    CHECK(SharedPage::exists(name));
+    ::kill(child, SIGKILL);  // killed: no destructor ran, the page is left behind without an owner
+    ::waitpid(child, &status, 0);
+    CHECK(SharedPage::exists(name));
+    all_notes();
+    {
+        SharedPage page = SharedPage::create(name, 4096, 0600, true);
+        CHECK(contains(all_notes(), "no live owner"));
+    }
+    CHECK(!SharedPage::exists(name));
+    ::close(ready[0]);
+    ::close(ready[1]);
+}
+
+#endif
 
 AC_TEST_MAIN("pages")

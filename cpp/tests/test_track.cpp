@@ -445,4 +445,165 @@ AC_TEST(bad_vertices_are_rejected) {
     CHECK(contains(error_of([&] { Track(w, TrackMeta{}); }), "repeats"));
 }
 
+namespace {
+
+// A loop of n vertices (x, z) = f(i), widths w/w.
+template <typename F>
+std::vector<CentreVertex> loop(int n, F f, double w = 5.0) {
+    std::vector<CentreVertex> v;
+    for (int i = 0; i < n; ++i) {
+        CentreVertex c;
+        f(i, c.x, c.z);
+        c.width_left = c.width_right = w;
+        v.push_back(c);
+    }
+    return v;
+}
+
+std::vector<CentreVertex> circle(double radius, int n, double w = 5.0) {
+    return loop(n, [&](int i, double& x, double& z) {
+        x = radius * std::cos(2 * kPi * i / n);
+        z = radius * std::sin(2 * kPi * i / n);
+    }, w);
+}
+
+std::string build_error(const std::vector<CentreVertex>& v, TrackBuildOptions options = {}) {
+    return error_of([&] { Track(v, TrackMeta{}, options); });
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream f(path, std::ios::binary);
+    f << text;
+}
+
+const char* kSquareCsv = "# x_m,y_m,w_tr_right_m,w_tr_left_m\n0,0,5,5\n100,0,5,5\n100,100,5,5\n0,100,5,5\n";
+
+}  // namespace
+
+AC_TEST(degenerate_geometry_is_rejected_with_the_reason) {
+    CHECK(contains(build_error(circle(10, 3)), "at least 4"));
+    // Too short: a 1 m square (it used to kill the process with SIGFPE in the ray casts) and a 40 m one.
+    CHECK(contains(build_error(circle(0.2, 8)), "shorter than the 50 m"));
+    CHECK(contains(build_error(circle(6.0, 16, 1.0)), "check the units"));
+    // Collinear: the spline runs out and back along one line.
+    const auto line = loop(4, [](int i, double& x, double& z) {
+        x = 200.0 * i;
+        z = 0;
+    });
+    CHECK(contains(build_error(line), "one straight line"));
+    // Consecutive vertices closer than the model resolves.
+    auto dense = circle(100, 200);
+    CentreVertex extra = dense[10];
+    extra.x += 0.01;
+    dense.insert(dense.begin() + 11, extra);
+    const std::string e = build_error(dense);
+    CHECK(contains(e, "vertex 11"));
+    CHECK(contains(e, "closer than the 0.05 m"));
+    // Self-overlap: a circle driven twice round (a slow spiral, so no vertex repeats).
+    const auto twice = loop(400, [](int i, double& x, double& z) {
+        const double a = 4 * kPi * i / 400;
+        const double r = 100 + 0.002 * i;
+        x = r * std::cos(a);
+        z = r * std::sin(a);
+    });
+    CHECK(contains(build_error(twice), "runs over itself"));
+    // A crossing at an angle (a figure of eight, as Suzuka's bridge) is a valid lap.
+    const auto eight = loop(200, [](int i, double& x, double& z) {
+        const double a = 2 * kPi * i / 200;
+        x = 300 * std::sin(a);
+        z = 150 * std::sin(2 * a);
+    });
+    CHECK(build_error(eight).empty());
+    // Parallel legs closer than the half-width overlap; farther apart they are two roads.
+    auto hairpin = [](double gap) {
+        std::vector<CentreVertex> v;
+        for (int i = 0; i <= 40; ++i) v.push_back(CentreVertex{10.0 * i, 0, 0, 5, 5});
+        for (int i = 1; i <= 8; ++i) {  // round the end
+            const double a = kPi * i / 9;
+            v.push_back(CentreVertex{400 + 0.5 * gap * std::sin(a), 0.5 * gap * (1 - std::cos(a)), 0, 5, 5});
+        }
+        for (int i = 40; i >= 0; --i) v.push_back(CentreVertex{10.0 * i, gap, 0, 5, 5});
+        for (int i = 1; i <= 8; ++i) {
+            const double a = kPi * i / 9;
+            v.push_back(CentreVertex{-0.5 * gap * std::sin(a), gap - 0.5 * gap * (1 - std::cos(a)), 0, 5, 5});
+        }
+        return v;
+    };
+    CHECK(contains(build_error(hairpin(4.0)), "one straight line"));
+    CHECK(build_error(hairpin(30.0)).empty());
+}
+
+AC_TEST(degenerate_files_name_the_file) {
+    const std::string path = temp_path("short.csv");
+    write_text(path, "0,0,5,5\n1,0,5,5\n1,1,5,5\n0,1,5,5\n");
+    std::string e = error_of([&] { load_track(path); });
+    CHECK(contains(e, path));
+    CHECK(contains(e, "shorter than the 50 m"));
+    bool typed = false;
+    try {
+        load_track(path);
+    } catch (const TrackFileError& err) {
+        typed = err.file() == path;
+    }
+    CHECK(typed);
+    write_text(path, "0,0,5,5\n2,0,5,5\n4,0,5,5\n6,0,5,5\n");  // the collinear 6 m "track" of the issue
+    CHECK(contains(error_of([&] { load_track(path); }), path));
+    std::filesystem::remove(path);
+    const std::string other = temp_path("track.txt");
+    write_text(other, "hello");
+    e = error_of([&] { load_track(other); });
+    CHECK(contains(e, other));
+    CHECK(contains(e, "unrecognised track file"));
+    std::filesystem::remove(other);
+}
+
+AC_TEST(the_shortest_track_casts_rays_at_every_spacing) {
+    for (double spacing : {0.06, 1.0, 20.0}) {
+        TrackBuildOptions o;
+        o.sample_spacing = spacing;
+        const Track t(circle(9.0, 24, 2.0), TrackMeta{}, o);  // 56.5 m around
+        CHECK(t.length() > kMinLapLength);
+        BatchGeometryConfig config;
+        config.ray_angles = {-1.0, 0.0, 1.0};
+        config.lookahead_distances = {10.0, 100.0};
+        double x = 9.0, z = 0.0, heading = 0.0, s = std::numeric_limits<double>::quiet_NaN();
+        double rays[3] = {-1, -1, -1};
+        BatchGeometryOutput out;
+        out.s = &s;
+        out.ray_distance = rays;
+        t.batch_geometry(config, 1, &x, &z, &heading, nullptr, out);
+        for (double r : rays) CHECK(r > 0 && r < 10.0);
+        CHECK(t.ray_to_edge(x, z, 0.0, 50.0) > 0);
+    }
+}
+
+AC_TEST(csv_encodings) {
+    const std::string path = temp_path("enc.csv");
+    auto load_bytes = [&](const std::string& bytes) {
+        write_text(path, bytes);
+        return error_of([&] { CHECK_NEAR(load_centreline_csv(path)->length(), 400.0, 40.0); });
+    };
+    const std::string ascii = kSquareCsv;
+    CHECK(load_bytes(ascii).empty());
+    CHECK(load_bytes("\xEF\xBB\xBF" + ascii).empty());  // UTF-8 with a byte-order mark (Excel, Notepad)
+    std::string le = "\xFF\xFE", be = "\xFE\xFF", bare;
+    for (char c : ascii) {
+        le += std::string{c, '\0'};
+        be += std::string{'\0', c};
+        bare += std::string{c, '\0'};
+    }
+    CHECK(load_bytes(le).empty());  // UTF-16 with a byte-order mark ("Unicode" in Windows tools)
+    CHECK(load_bytes(be).empty());
+    std::string e = load_bytes(bare);  // UTF-16 without the mark
+    CHECK(contains(e, path));
+    CHECK(contains(e, "UTF-16"));
+    CHECK(load_bytes("# caf\xE9 (Latin-1 comment)\n" + ascii).empty());  // comments may hold any bytes
+    e = load_bytes(ascii + "0\xE9,50,5,5\n");
+    CHECK(contains(e, path));
+    CHECK(contains(e, "line 6"));
+    CHECK(contains(e, "0xE9"));
+    CHECK(contains(e, "UTF-8"));
+    std::filesystem::remove(path);
+}
+
 AC_TEST_MAIN("track")

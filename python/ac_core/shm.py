@@ -27,6 +27,9 @@ TORN_BACKOFF_S = 0.002
 # (AC publishes ~333 packets a second; even a loaded machine does not freeze it for this long).
 STALL_TIMEOUT_S = 2.0
 GONE_CHECK_S = 0.25  # how often a frozen session is checked for removed pages or a dead writer
+# Leaves room for the longest suffix (CSP's "AcTools.CSP.NewBehaviour.CustomAI.CarPublic0.v0") within the
+# 200 characters a page name may have.
+MAX_PREFIX_LENGTH = 120
 
 
 class PageNotFoundError(AcCoreError, FileNotFoundError):
@@ -37,13 +40,28 @@ class PageTornError(AcCoreError, RuntimeError):
     """A page kept changing during every copy attempt."""
 
 
+class PagePrefixError(InputError, ValueError):
+    """A page prefix that cannot start a shared-memory name (``--prefix``, ``env.prefix``)."""
+
+
+def check_prefix(prefix: str) -> str:
+    """``prefix`` if it can start a page name on every OS; else :class:`PagePrefixError` naming it.
+
+    The one check every command's ``--prefix`` goes through (page names are built here): a slash or
+    backslash would name a folder (POSIX ``/dev/shm``) or another namespace (Windows ``Local\\``)."""
+    bad = [c for c in prefix if c in "/\\" or not c.isprintable() or c.isspace()]
+    if bad or len(prefix) > MAX_PREFIX_LENGTH:
+        problem = f"contains {bad[0]!r}" if bad else f"is {len(prefix)} characters long (at most {MAX_PREFIX_LENGTH})"
+        raise PagePrefixError(
+            f"page prefix {prefix!r} {problem}: a prefix is a plain name without '/', '\\', spaces or control "
+            f"characters, e.g. --prefix acpmf_ (the game's) or --prefix run1_"
+        )
+    return prefix
+
+
 class PageInvalidError(AcCoreError, ValueError):
     """A page exists but is no usable AC page (0 bytes, truncated): a writer died while creating it, or a
     leftover file."""
-
-
-class PrefixError(InputError, ValueError):
-    """A page prefix that cannot name a shared-memory page (a slash, too long)."""
 
 
 class SessionStalledError(AcCoreError):
@@ -58,14 +76,6 @@ def page_file(name: str) -> str:
     """Where the page lives for the OS: the file /dev/shm/<name> on Linux, the mapping name elsewhere."""
     os_name = _core.SharedPage.os_name(name)
     return f"/dev/shm{os_name}" if sys.platform.startswith("linux") else os_name
-
-
-def check_prefix(prefix: str) -> None:
-    """PrefixError for a prefix the OS cannot use in a page name (the C++ check, with the option named)."""
-    longest = max(len(k) for k in KIND_NAMES)
-    if "/" in prefix or "\\" in prefix or len(prefix) + longest > 200:
-        raise PrefixError(f"invalid page prefix {prefix!r}: use letters, digits and '_' only, no slashes, "
-                          f"at most {200 - longest} characters (e.g. --prefix acpmf_)")
 
 
 def open_page(prefix: str, kind: str) -> Any:
@@ -123,7 +133,7 @@ def process_alive(pid: int) -> bool:
 
 
 def page_name(prefix: str, kind: str) -> str:
-    return f"{prefix}{kind}"
+    return f"{check_prefix(prefix)}{kind}"
 
 
 def what_to_start(prefix: str) -> str:

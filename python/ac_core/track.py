@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ac_core import _core
+from ac_core.errors import InputError
 
 Surface = _core.Surface
 LookaheadLine = _core.LookaheadLine
@@ -39,6 +40,7 @@ __all__ = [
     "Track",
     "TrackFileError",
     "TrackSample",
+    "UnknownTrackError",
     "builtin_track_names",
     "default_lookahead",
     "default_ray_angles",
@@ -67,6 +69,10 @@ _LINE_NAMES = {
     "left": LookaheadLine.LEFT_EDGE,
     "right": LookaheadLine.RIGHT_EDGE,
 }
+
+
+class UnknownTrackError(InputError, FileNotFoundError):
+    """A track that is neither a built-in name nor an existing file (``--track``, ``env.track``)."""
 
 
 def builtin_track_names() -> list[str]:
@@ -355,20 +361,21 @@ def track_from_vertices(
 def load_track(name_or_path: str | os.PathLike[str], sample_spacing: float = 1.0) -> Track:
     """A built-in track by name (``"spa"``), or a file: AC ``fast_lane.ai`` (by ``.ai`` extension or its
     version-7 header) or a TUMFTM centre-line ``.csv``. Raises :class:`TrackFileError` (a ValueError)
-    for a malformed file, naming the file and the byte offset or line."""
+    for a malformed or degenerate file, naming the file and the byte offset, line or problem, and
+    :class:`UnknownTrackError` (a FileNotFoundError) for a name that is neither, listing the valid names."""
     key = os.fspath(name_or_path)
     if key in builtin_track_names():
         return Track(_core.load_track(key, sample_spacing))
     path = Path(key)
     if not path.exists():
-        raise FileNotFoundError(
-            f"unknown track {key!r}: not a built-in track ({', '.join(builtin_track_names())}) and no such "
-            "file; pass a built-in name or a path to fast_lane.ai or a .csv"
+        raise UnknownTrackError(
+            f"unknown track {key!r}: not a built-in track (valid names: {', '.join(builtin_track_names())}) and "
+            "no such file; pass a built-in name or a path to an AC fast_lane.ai or a TUMFTM .csv"
         )
     if path.is_dir():
         candidate = path / "ai" / "fast_lane.ai"
         if not candidate.exists():
-            raise ValueError(f"{key} is a folder without ai/fast_lane.ai; pass the AC track folder or the file")
+            raise TrackFileError(f"{key}: a folder without ai/fast_lane.ai; pass the AC track folder or the file")
         key = os.fspath(candidate)
     return Track(_core.load_track(key, sample_spacing))
 

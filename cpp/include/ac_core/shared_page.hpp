@@ -5,12 +5,20 @@
 //  * reader: `open_existing` opens a page someone else created. It never creates one: a reader that
 //    created the page first would fix its size and AC would then open ours (the trap the spec warns of).
 //  * owner:  `create` makes a new page (owner-only permissions) and removes it when destroyed.
+//
+// Ownership on POSIX, where a name outlives its creator: the owner holds an exclusive flock(2) on
+// its page for the page's life (the kernel drops it when the process dies, SIGKILL included), and
+// on close removes the name only if it still refers to the object it created (device and inode),
+// never a newer page someone created under the same name after removing ours. A page that exists
+// but nobody holds locked (a crashed owner's leftover, a 0-byte file) is replaced by
+// `create(..., replace_stale = true)`; a locked one belongs to a live process and is refused.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ac_core {
 
@@ -30,10 +38,14 @@ public:
 
     // Open an existing page. Throws SharedPageError(NotFound) with a message that says what to start.
     static SharedPage open_existing(const std::string& name, Access access = Access::ReadOnly);
-    // Create and own a page of `size` bytes, zero-filled. `replace_stale` removes a leftover page of
-    // the same name first (POSIX only: a crashed owner leaves its file in /dev/shm).
+    // Create and own a page of `size` bytes, zero-filled. `replace_stale` replaces a leftover page of
+    // the same name whose creator is gone (POSIX only: a crashed owner leaves its file in /dev/shm);
+    // a page a live process holds throws AlreadyExists naming that process (pid where the OS tells).
     static SharedPage create(const std::string& name, std::size_t size, unsigned mode = 0600,
                              bool replace_stale = false);
+    // One line per leftover page `create` replaced since the last call (oldest first, at most 64), for
+    // the owner process to report: "replaced the leftover page /dev/shm/x (0 bytes; ...)".
+    static std::vector<std::string> take_replacement_notes();
     // True if a page of this name exists (opens and closes it read-only).
     static bool exists(const std::string& name);
 
@@ -65,6 +77,7 @@ private:
     bool owner_ = false;
     bool writable_ = false;
     void* handle_ = nullptr;  // Windows: HANDLE of the mapping; POSIX: unused
+    int fd_ = -1;             // POSIX owner: the descriptor that holds the owner lock; else -1
 };
 
 }  // namespace ac_core

@@ -50,6 +50,14 @@ private:
     std::string location_;
 };
 
+// Degenerate geometry limits (Track::Track rejects what falls below them).
+// Shortest lap: no circuit is near it (karting tracks run 300 m and more); below it the car (4-5 m)
+// is a tenth of the lap, and a track given in the wrong unit (km read as m) is caught.
+inline constexpr double kMinLapLength = 50.0;
+// Closest two consecutive vertices may be: the finest sample spacing the model resamples at. A
+// shorter step carries no geometry the model resolves but bends the spline through it sharply.
+inline constexpr double kMinVertexStep = 0.05;
+
 // Surface class of a point, from the lateral offset at its s.
 enum class Surface : std::uint8_t { Track = 0, Kerb = 1, Runoff = 2, Barrier = 3 };
 inline constexpr std::size_t kSurfaceCount = 4;
@@ -140,7 +148,10 @@ class Track {
 public:
     // Fits a periodic cubic spline through the vertices (≥ 4, distinct, closed implicitly) and
     // resamples it by arc length. Throws std::invalid_argument on bad input (NaN, widths ≤ 0,
-    // duplicate points, too few points, sector fractions not increasing in (0, 1)).
+    // duplicate points, too few points, sector fractions not increasing in (0, 1)) and on degenerate
+    // geometry: consecutive vertices closer than 0.05 m, a lap under 50 m, vertices on one straight
+    // line, a cusp, or a lap that retraces or overlaps itself (crossings at an angle are allowed).
+    // The file loaders turn these into TrackFileError naming the file (docs/track.md).
     Track(const std::vector<CentreVertex>& vertices, TrackMeta meta, TrackBuildOptions options = {});
 
     const TrackMeta& meta() const noexcept { return meta_; }
@@ -198,6 +209,7 @@ public:
 
 private:
     std::size_t index_of(double s_wrapped, double& frac) const noexcept;
+    void check_overlap() const;  // throws std::invalid_argument where the lap retraces itself
     Projection project_local(double x, double z, std::size_t start, bool& ok) const noexcept;
     Projection refine(double x, double z, std::size_t i) const noexcept;
     // Where a ray cast starts: the nearest ray vertex and the track tangent (sin ψ, cos ψ) there.
@@ -253,7 +265,7 @@ std::shared_ptr<const Track> load_centreline_csv(const std::string& path, const 
 std::vector<CentreVertex> read_centreline_csv(const std::string& path);
 
 // A built-in name, or a path to a fast_lane.ai (by ".ai" extension or version-7 magic) or a .csv.
-// Throws std::invalid_argument for an unknown name or unrecognised file type.
+// Throws std::invalid_argument for an unknown name, TrackFileError for an unrecognised file type.
 std::shared_ptr<const Track> load_track(const std::string& name_or_path, const TrackBuildOptions& options = {});
 
 }  // namespace ac_core

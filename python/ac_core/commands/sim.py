@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
             csp_car_index=args.csp_car,
             on_start=main_loop_banner,
         )
-    except FileExistsError as e:
-        print(f"ac-core sim: {e} (another simulator runs with this --prefix; stop it or pick another)", file=sys.stderr)
+    except FileExistsError as e:  # the message names the page, the process where known, and the fix
+        print(f"ac-core sim: {e}", file=sys.stderr)
         return 2
     except (ValueError, RuntimeError, OSError) as e:
         print(f"ac-core sim: {e}", file=sys.stderr)

@@ -3,7 +3,11 @@
 
 The loop is C++ (:class:`ac_core._core.RealtimeRunner`: absolute deadlines, sleep + short spin,
 seqlocked page writes, pad reads and echo). Python runs it in short slices so that SIGINT/SIGTERM
-are handled between slices; on exit the pages are removed.
+are handled between slices; on exit the pages are removed (only those still this process's: a newer
+simulator that replaced them keeps its own, see ``cpp/include/ac_core/shared_page.hpp``).
+
+Pages of a simulator that died (SIGKILL, a crash) or a 0-byte file are replaced on start, with a line
+saying so; pages a live process holds (a running or stopped simulator) are refused.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ac_core import _core
+from ac_core.shm import check_prefix, page_name
 
 SLICE_S = 0.05  # how often the loop comes back to Python to look at signals
 PROTOCOLS = ("pad", "csp", "both")
@@ -22,16 +27,19 @@ LIVE_CHECK_S = 0.05  # a live simulator republishes its pages every 3 ms
 
 
 def live_simulator_owns(prefix: str) -> bool:
-    """True if ``<prefix>physics`` exists and is still being written (a running simulator), as
-    opposed to a page a crashed run left behind (which the new run replaces)."""
+    """True if ``<prefix>physics`` exists and is still being written, as opposed to a page a crashed run
+    left behind (which the new run replaces). This catches writers that hold no owner lock (simshmbridge
+    under the game); our own simulators are also told apart by their lock when the pages are created."""
     import numpy as np
 
-    name = prefix + "physics"
+    name = page_name(prefix, "physics")
     if not _core.SharedPage.exists(name):
         return False
     try:
         page = _core.SharedPage.open(name)
     except FileNotFoundError:
+        return False
+    except ValueError:  # empty (0 bytes): no writer ever sized it, so none writes it
         return False
     try:
         before = np.frombuffer(page, dtype=np.uint8).copy()
@@ -67,10 +75,11 @@ def run_process(
     on_start: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Run the simulator process until SIGINT/SIGTERM (or ``duration_s`` of wall time); returns the
-    loop statistics. Raises ValueError for bad options and FileExistsError if a live simulator
-    already owns the pages under ``prefix``."""
+    loop statistics. Raises ValueError for bad options and FileExistsError if a live process already
+    writes or holds the pages under ``prefix``."""
     from ac_core.sim import LAP_STARTS, SimOptions, VehicleParams, native_track, weather_names
 
+    check_prefix(prefix)
     if weather not in weather_names():
         raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
     if lap_start not in LAP_STARTS:
@@ -82,7 +91,10 @@ def run_process(
     if not time_scale > 0:
         raise ValueError(f"--time-scale must be > 0 (1.0 = real time), got {time_scale}")
     if live_simulator_owns(prefix):
-        raise FileExistsError(f"a running simulator already publishes {prefix}physics")
+        raise FileExistsError(
+            f"page {prefix}physics is already being written by a running process (another simulator, or "
+            "simshmbridge under the game): stop it or choose another --prefix"
+        )
     opts = SimOptions()
     opts.weather = weather
     opts.lap_start = lap_start
@@ -121,6 +133,8 @@ def run_process(
 
 
 def main_loop_banner(runner: Any, out: Any = sys.stderr) -> None:
+    for note in _core.SharedPage.take_replacement_notes():  # leftovers of a dead simulator, replaced
+        print(f"ac-core sim: {note}", file=out, flush=True)
     names = ", ".join(runner.page_names)
     print(
         f"ac-core sim: publishing {names} at 333 Hz; controls from the pad page and/or CSP's CarControls page "
