@@ -147,8 +147,9 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     results, traces = [], []
     stopped_by: str | None = None
     try:
-        with stop_signals():
+        with stop_signals() as stop:
             for i in range(episodes):
+                stop.check()
                 writer = TelemetryWriter(out / f"episode_{i}", ROLLOUT_COLUMNS) if out is not None else None
                 try:
                     # Greedy actions average over sampled quantile fractions (tau): seed them per episode,

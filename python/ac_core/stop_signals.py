@@ -6,10 +6,14 @@ systemd, Docker, a cluster scheduler), SIGHUP (the terminal closed, an SSH sessi
 Windows, SIGBREAK — the C runtime delivers CTRL_BREAK_EVENT, and also CTRL_CLOSE_EVENT (the console
 window closed; Windows then allows about 5 s before it ends the process), as SIGBREAK.
 
-:func:`stop_signals` makes all of them raise :class:`~ac_core.errors.RunInterrupted` (or
-KeyboardInterrupt for SIGINT) in the main thread, so the loop's ``except``/``finally`` writes the
-checkpoint. :func:`deferred_signals` holds further requests back while that checkpoint is written, so
-a second Ctrl-C cannot cut the final save short (the write is atomic anyway; this keeps it from being
+:func:`stop_signals` turns all of them into a *request*: the handler only records it, and the loop
+calls :meth:`StopRequest.check` at a safe point (the top of an iteration), which raises
+:class:`~ac_core.errors.RunInterrupted` there. Raising from inside the handler instead would land at an
+arbitrary bytecode — inside TensorBoard's writer queue or a lock — and could leave the process unable
+to exit. A loop stuck in one long call (an evaluation, a wait for the game) is interrupted after
+``grace_s`` anyway, and a second request interrupts at once: the user insists.
+:func:`deferred_signals` holds further requests back while the final checkpoint is written, so a
+second Ctrl-C cannot cut the final save short (the write is atomic anyway; this keeps it from being
 skipped). SIGKILL cannot be caught: there the periodic saves and the atomic write are the safety net.
 
 Handlers can only be set from the main thread; elsewhere (a test runner's worker thread) both are
@@ -18,6 +22,7 @@ no-ops and Python's defaults stay.
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 import threading
@@ -52,22 +57,45 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+class StopRequest:
+    """A stop asked for by a signal; ``check()`` raises RunInterrupted once one has arrived."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def check(self) -> None:
+        if self.reason is not None:
+            raise RunInterrupted(self.reason)
+
+
 @contextmanager
-def stop_signals() -> Iterator[None]:
-    """Within the block, SIGTERM/SIGHUP/SIGBREAK raise RunInterrupted and SIGINT KeyboardInterrupt."""
+def stop_signals(grace_s: float = 5.0) -> Iterator[StopRequest]:
+    """Within the block, SIGINT/SIGTERM/SIGHUP/SIGBREAK set the yielded request (see the module
+    docstring); if the loop has not stopped ``grace_s`` later, or a second signal comes, RunInterrupted
+    is raised in the main thread wherever it is."""
+    request = StopRequest()
     if not _in_main_thread():
-        yield
+        yield request
         return
+    timers: list[threading.Timer] = []
 
-    def request_stop(signum: int, _frame: Any) -> None:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise RunInterrupted(signal.Signals(signum).name)
+    def on_signal(signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if request.reason is not None:  # the second request, or the grace period is over
+            raise RunInterrupted(request.reason)
+        request.reason = name
+        # interrupt_main(signum) runs this handler again in the main thread: the branch above.
+        timer = threading.Timer(grace_s, _thread.interrupt_main, kwargs={"signum": signum})
+        timer.daemon = True
+        timer.start()
+        timers.append(timer)
 
-    previous = _install(request_stop)
+    previous = _install(on_signal)
     try:
-        yield
+        yield request
     finally:
+        for timer in timers:
+            timer.cancel()
         _restore(previous)
 
 

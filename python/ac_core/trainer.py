@@ -245,11 +245,12 @@ class Trainer:
         log_time, log_step = start_time, self.step
         next_log = self.step + tcfg.log_interval
         try:
-            with stop_signals():
+            with stop_signals() as stop:
                 obs = self.env.reset(seed=tcfg.seed + self.step)
                 self.assembler.reset()
                 self.learner.start()
                 while self.step < tcfg.total_timesteps:
+                    stop.check()
                     epsilon = self.epsilon(self.step)
                     actions = self.learner.act(obs, epsilon, self.rng)
                     result = self.env.step(actions)

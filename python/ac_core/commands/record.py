@@ -5,9 +5,7 @@ car on its track (GIF or MP4), rendered once recording ends, from the recorded p
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 
 RECORD_FIELDS = [
@@ -69,38 +67,13 @@ def _columns(fields: list[tuple[str, str]], buffers: dict) -> list[tuple[str, st
     return cols
 
 
-class _StopRequest:
-    """SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop
-    sees the flag, the files are finished, and the summary line names the signal."""
-
-    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-    def __init__(self) -> None:
-        self.signal_name: str | None = None
-        self._previous: dict[int, object] = {}
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        self.signal_name = signal.Signals(signum).name
-
-    def __enter__(self) -> _StopRequest:
-        if threading.current_thread() is threading.main_thread():  # handlers can only be set there
-            for name in self.SIGNALS:
-                if hasattr(signal, name):
-                    sig = getattr(signal, name)
-                    self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
-
-
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ac_core import pages as P
     from ac_core import shm
     from ac_core.commands.telemetry import resolve_fields
+    from ac_core.stop_signals import stop_signals
     from ac_core.telemetry_log import TelemetryWriter
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
@@ -183,11 +156,13 @@ def run(args: argparse.Namespace) -> int:
                     row[f"{name}_{i}"] = v
         return row
 
-    stop = _StopRequest()
     next_check = start
+    # SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop
+    # sees the request, the files are finished, and the summary line names the signal.
+    stop_request = stop_signals()
     try:
-        with stop, ps, writer:
-            while stop.signal_name is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
+        with stop_request as stop, ps, writer:
+            while stop.reason is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
                 if physics_rate:
                     pid = ps.read_physics()
                     if pid == last_id:
@@ -222,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     except (shm.SessionStalledError, shm.SessionGoneError, shm.PageTornError) as e:
         # The writer is closed (its files finished) by now; say what was kept.
         raise type(e)(f"{e}; kept {writer.kept()}") from None
-    how = f" (stopped by {stop.signal_name})" if stop.signal_name else ""
+    how = f" (stopped by {stop.reason})" if stop.reason else ""
     print(f"recorded {writer.rows} samples in {time.monotonic() - start:.1f} s to "
           f"{args.out}.{{{','.join(formats)}}}{how}")
     if track is not None:

@@ -272,9 +272,9 @@ class ClusterTrainer:
         account = ""
         with RunDirectory(self.checkpoint_dir, self.cfg.train.log_dir, resume=resume, force=force, log=self.log):
             try:
-                with stop_signals():
+                with stop_signals() as stop:
                     self.start(resume)
-                    self.run_until(lambda: self.step >= self.cfg.train.total_timesteps)
+                    self.run_until(lambda: stop.check() or self.step >= self.cfg.train.total_timesteps)
             except KeyboardInterrupt:
                 stop_reason = "SIGINT"
             except RunInterrupted as exc:

@@ -153,8 +153,9 @@ def run_game_box(cluster: ClusterSettings, backend: str, sets: list[str], steps:
     next_status = time.monotonic() + status_interval_s
     stop_reason: str | None = None
     try:
-        with stop_signals():
+        with stop_signals() as stop:
             while steps is None or collector.total_env_steps < steps:
+                stop.check()
                 report = collector.run(1, flush=False)
                 if time.monotonic() >= next_status:
                     next_status = time.monotonic() + status_interval_s

@@ -12,7 +12,6 @@ saying so; pages a live process holds (a running or stopped simulator) are refus
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 from ac_core import _core
 from ac_core.shm import check_prefix, page_name
+from ac_core.stop_signals import stop_signals
 
 SLICE_S = 0.05  # how often the loop comes back to Python to look at signals
 PROTOCOLS = ("pad", "csp", "both")
@@ -48,16 +48,6 @@ def live_simulator_owns(prefix: str) -> bool:
     finally:
         page.close()
     return not np.array_equal(before, after)
-
-
-class _StopFlag:
-    def __init__(self) -> None:
-        self.stop = False
-        self.signal: int | None = None
-
-    def __call__(self, signum: int, _frame: Any) -> None:
-        self.stop = True
-        self.signal = signum
 
 
 def run_process(
@@ -108,28 +98,27 @@ def run_process(
         pad=protocol in ("pad", "both"), csp=protocol in ("csp", "both"), csp_prefix=csp_prefix_for(prefix),
         csp_car_index=csp_car_index,
     )
-    flag = _StopFlag()
-    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGINT/SIGTERM/SIGHUP end the loop between slices; the pages are removed in close().
+    stop_request = stop_signals()
     try:
-        if on_start is not None:
-            on_start(runner)
-        t_end = None if duration_s is None else time.monotonic() + duration_s
-        while not flag.stop:
-            if t_end is not None:
-                left = t_end - time.monotonic()
-                if left <= 0:
-                    break
-                runner.run_for(min(SLICE_S, left))
-            else:
-                runner.run_for(SLICE_S)
-        stats = dict(runner.stats, stopped_by_signal=flag.signal)
+        with stop_request as stop:
+            if on_start is not None:
+                on_start(runner)
+            t_end = None if duration_s is None else time.monotonic() + duration_s
+            while stop.reason is None:
+                if t_end is not None:
+                    left = t_end - time.monotonic()
+                    if left <= 0:
+                        break
+                    runner.run_for(min(SLICE_S, left))
+                else:
+                    runner.run_for(SLICE_S)
+            stats = dict(runner.stats, stopped_by_signal=stop.reason)
         if runner.csp_stats is not None:
             stats["csp"] = runner.csp_stats
         return stats
     finally:
         runner.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def main_loop_banner(runner: Any, out: Any = sys.stderr) -> None:
