@@ -94,12 +94,12 @@ def test_single_process_trainer(benchmark, tmp_path: Path) -> None:
     from ac_core.trainer import Trainer
     from ac_core.training import make_env_factory
 
-    cfg = bench_config(tmp_path)
-    factory, _ = make_env_factory(cfg)
+    factory, _ = make_env_factory(bench_config(tmp_path))
     trainers: list[Trainer] = []
 
     def setup() -> tuple[tuple, dict]:
-        trainer = Trainer(cfg, factory)
+        # A folder per round: a run directory holds one run (a second would need --resume or --force).
+        trainer = Trainer(bench_config(tmp_path / f"round{len(trainers)}"), factory)
         trainer.config.train.total_timesteps = STEPS
         trainer.evaluate = lambda agent, step: {}  # evaluation is not part of this figure
         trainers.append(trainer)

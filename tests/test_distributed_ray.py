@@ -186,9 +186,16 @@ def test_a_stop_signal_ends_a_cluster_run_with_last_pt_and_a_game_box_with_nothi
             time.sleep(0.2)
         periodic = load_checkpoint(last).step
         box = start_game_box(head, "sig", steps=1_000_000)
-        time.sleep(8.0)  # the box connects, drives and pushes; the cluster moves past the periodic save
+        assert box.stdout is not None
+        seen = []
+        for line in box.stdout:  # connected, found the run, started its simulator, drives
+            seen.append(line)
+            if "driving on backend" in line:
+                break
+        time.sleep(3.0)  # it drives and pushes; the cluster moves past the periodic save
         box.send_signal(signal.SIGTERM)
-        box_output, _ = box.communicate(timeout=120)
+        rest, _ = box.communicate(timeout=120)
+        box_output = "".join(seen) + rest
         driver.send_signal(signal.SIGTERM)
         output, _ = driver.communicate(timeout=240)
     finally:

@@ -12,14 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-import ac_core
 from ac_core import _core
 from ac_core.pages import empty_page
+from tests.processes import cli_env, wait_for
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or not Path("/dev/shm").is_dir(), reason="POSIX signals and /dev/shm pages"
@@ -28,10 +27,6 @@ pytestmark = pytest.mark.skipif(
 KINDS = ("physics", "graphics", "static")
 
 
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def run_cli(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -48,14 +43,6 @@ def one_error_line(proc: subprocess.CompletedProcess[str], command: str) -> str:
     return lines[0]
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within the timeout")
 
 
 def page_file(prefix: str, kind: str) -> Path:

@@ -19,32 +19,22 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import ac_core
 from ac_core import _core, shm
 from ac_core.pages import AcStatus
 from ac_core.publisher import PagePublisher
+from tests.processes import CLI, cli_env, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals, /dev/shm page files")
 
-ENV = dict(os.environ)
-ENV["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + ENV.get("PYTHONPATH", "")
-CLI = [sys.executable, "-m", "ac_core.cli"]
+ENV = cli_env()
 PAD_PAUSE_BUTTON = 8  # pad_page.hpp kPadPauseToggle
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02) -> object:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within the timeout")
 
 
 def remove_pages(prefix: str) -> None:

@@ -28,6 +28,7 @@ from ac_core.checkpoint import load_checkpoint, save_checkpoint
 from ac_core.config import config_from_dict
 from ac_core.errors import NonFiniteError, TrainingStopped
 from ac_core.trainer import Trainer
+from tests.processes import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_CONFIG = REPO / "configs" / "iqn_spa_cpu.yaml"
@@ -46,16 +47,6 @@ def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kwargs)
 
 
-def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen | None = None,
-              timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the process ended (code {proc.returncode}) before {what}: "
-                                 f"{proc.stderr.read() if proc.stderr else ''}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _one_line(stderr: str) -> str:
@@ -78,7 +69,7 @@ def test_a_stop_signal_writes_last_pt_with_the_step_reached(tmp_path: Path, sign
     proc = subprocess.Popen(_train_cmd(tmp_path, "--total-timesteps", "100000000", "--set", "train.save_interval=800"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(last.exists, "the first periodic save", proc)
+        wait_for(last.exists, 180, what="the first periodic save", proc=proc)
         periodic = _step(last)
         time.sleep(1.0)  # the loop moves on past the periodic save
         proc.send_signal(signum)
@@ -102,9 +93,9 @@ def test_the_game_dying_mid_run_still_writes_last_pt(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     try:
-        _wait_for(lambda: children.exists() and children.read_text().strip() != "", "the simulator process", proc)
-        _wait_for(lambda: (tmp_path / "logs").is_dir() and any((tmp_path / "logs").iterdir()), "the training loop",
-                  proc)
+        wait_for(lambda: children.exists() and children.read_text().strip(), 180, what="the simulator", proc=proc)
+        wait_for(lambda: (tmp_path / "logs").is_dir() and any((tmp_path / "logs").iterdir()), 180,
+                 what="the training loop", proc=proc)
         time.sleep(3.0)  # some driving, and no periodic save (save_interval is far away)
         for pid in children.read_text().split():
             os.kill(int(pid), signal.SIGKILL)
@@ -126,7 +117,7 @@ def test_a_second_trainer_is_refused_and_a_dead_holder_s_lock_is_taken_over(tmp_
     first = subprocess.Popen(_train_cmd(tmp_path, "--total-timesteps", "100000000"),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: lock.exists() and lock.read_text().strip() != "", "the first trainer's lock")
+        wait_for(lambda: lock.exists() and lock.read_text().strip(), 180, what="the first trainer's lock")
         second = _run(_train_cmd(tmp_path, "--total-timesteps", "1000", "--force"))
         assert second.returncode == 1
         line = _one_line(second.stderr)
@@ -294,7 +285,7 @@ def test_eval_stopped_by_a_signal_summarises_the_finished_episodes(tmp_path: Pat
            "--episodes", "1000", "--save-rollouts", str(runs), "--no-plots"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: (runs / "episode_1.json").exists(), "two finished episodes", proc)
+        wait_for(lambda: (runs / "episode_1.json").exists(), 180, what="two finished episodes", proc=proc)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:

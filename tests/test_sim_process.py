@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,31 +14,22 @@ from pathlib import Path
 
 import pytest
 
-import ac_core
 from ac_core import _core
 from ac_core.cli import main
 from ac_core.pages import AcStatus, decode_utf16, empty_page
+from tests.processes import cli_env, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within the timeout")
 
 
 @pytest.fixture
 def sim_process():
     prefix = f"simtest{uuid.uuid4().hex[:8]}_"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    env = cli_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--lap-start", "standing"],
         env=env,
@@ -82,8 +72,7 @@ def test_pages_pad_echo_pause_and_clean_exit(sim_process):
     assert ph["gas"] == 0.0 and ph["brake"] == 0.0 and ph["speedKmh"] < 5.0
 
     # a second simulator on the same prefix refuses to start instead of stealing the pages
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(Path(ac_core.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    env = cli_env()
     rival = subprocess.run(
         [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--duration", "1"],
         env=env,

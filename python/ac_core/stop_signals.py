@@ -28,6 +28,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from ac_core.errors import RunInterrupted
@@ -118,3 +119,26 @@ def deferred_signals() -> Iterator[list[str]]:
         yield received
     finally:
         _restore(previous)
+
+
+@dataclass
+class RunOutcome:
+    """How a run's loop ended: by a stop request (the signal's name), by an exception, or normally."""
+
+    stop_reason: str | None = None
+    failure: BaseException | None = None
+
+
+@contextmanager
+def run_outcome() -> Iterator[RunOutcome]:
+    """Record how the block ended instead of letting it propagate, so the caller writes its final
+    checkpoint first (``ac_core.run_directory.finish_run`` raises the failure again after that)."""
+    outcome = RunOutcome()
+    try:
+        yield outcome
+    except KeyboardInterrupt:
+        outcome.stop_reason = "SIGINT"
+    except RunInterrupted as exc:
+        outcome.stop_reason = exc.signal_name
+    except BaseException as exc:
+        outcome.failure = exc

@@ -48,9 +48,8 @@ from ac_core.checkpoint import (
     save_checkpoint,
 )
 from ac_core.config import Config, save_config
-from ac_core.errors import RunInterrupted
 from ac_core.run_directory import RunDirectory, finish_run
-from ac_core.stop_signals import stop_signals
+from ac_core.stop_signals import run_outcome, stop_signals
 
 EvaluateHook = Callable[[IQNAgent, int], Mapping[str, float]]
 
@@ -239,75 +238,66 @@ class Trainer:
         finished_lengths: list[int] = []
         last_return = float("nan")
         stopped_early = False
-        stop_reason: str | None = None
-        failure: BaseException | None = None
         start_time = time.perf_counter()
         log_time, log_step = start_time, self.step
         next_log = self.step + tcfg.log_interval
-        try:
-            with stop_signals() as stop:
-                obs = self.env.reset(seed=tcfg.seed + self.step)
-                self.assembler.reset()
-                self.learner.start()
-                while self.step < tcfg.total_timesteps:
-                    stop.check()
-                    epsilon = self.epsilon(self.step)
-                    actions = self.learner.act(obs, epsilon, self.rng)
-                    result = self.env.step(actions)
-                    transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
-                                                     result.terminated, result.truncated, result.valid)
-                    if transitions is not None:
-                        self.learner.add(transitions)
-                    obs = result.obs
-                    valid = result.valid
-                    n_new = int(valid.sum())
-                    self.step += n_new
-                    running_return[valid] += result.rewards[valid]
-                    running_length[valid] += 1
-                    for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
-                        last_return = float(running_return[index])
-                        finished_returns.append(last_return)
-                        finished_lengths.append(int(running_length[index]))
-                        running_return[index], running_length[index] = 0.0, 0
-                        self.episodes += 1
-                    if self.hooks.step_metrics is not None:
-                        for key, value in self.hooks.step_metrics(result.infos, valid).items():
-                            writer.add_scalar(f"env/{key}", value, self.step)
-                            if key == self.hooks.lap_time_key:
-                                self._record_lap(value)
-                    self.learner.on_env_steps(n_new, self.step)
-                    progress.update(n_new)
+        with run_outcome() as outcome, stop_signals() as stop:
+            obs = self.env.reset(seed=tcfg.seed + self.step)
+            self.assembler.reset()
+            self.learner.start()
+            while self.step < tcfg.total_timesteps:
+                stop.check()
+                epsilon = self.epsilon(self.step)
+                actions = self.learner.act(obs, epsilon, self.rng)
+                result = self.env.step(actions)
+                transitions = self.assembler.add(obs, actions, result.rewards, result.final_obs,
+                                                 result.terminated, result.truncated, result.valid)
+                if transitions is not None:
+                    self.learner.add(transitions)
+                obs = result.obs
+                valid = result.valid
+                n_new = int(valid.sum())
+                self.step += n_new
+                running_return[valid] += result.rewards[valid]
+                running_length[valid] += 1
+                for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
+                    last_return = float(running_return[index])
+                    finished_returns.append(last_return)
+                    finished_lengths.append(int(running_length[index]))
+                    running_return[index], running_length[index] = 0.0, 0
+                    self.episodes += 1
+                if self.hooks.step_metrics is not None:
+                    for key, value in self.hooks.step_metrics(result.infos, valid).items():
+                        writer.add_scalar(f"env/{key}", value, self.step)
+                        if key == self.hooks.lap_time_key:
+                            self._record_lap(value)
+                self.learner.on_env_steps(n_new, self.step)
+                progress.update(n_new)
 
-                    if self.step >= next_log:
-                        now = time.perf_counter()
-                        steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
-                        accumulators = self.learner.pop_metrics()
-                        self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
-                                  steps_per_second)
-                        progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
-                                             refresh=False)
-                        finished_returns, finished_lengths = [], []
-                        log_time, log_step = now, self.step
-                        next_log = self.step + tcfg.log_interval
-                    if self.step >= self.next_eval:
-                        self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
-                        with self.learner.paused():
-                            stopped_early = self._run_evaluation(writer)
-                    if self.step >= self.next_save:
-                        self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
-                        with self.learner.paused():
-                            self._save_periodic()
-                    if stopped_early:
-                        break
-        except KeyboardInterrupt:
-            stop_reason = "SIGINT"
-        except RunInterrupted as exc:
-            stop_reason = exc.signal_name
-        except BaseException as exc:  # saved below, then raised again as TrainingStopped
-            failure = exc
-        finally:
-            progress.close()
-            failure = _first_failure(failure, self.learner.close)
+                if self.step >= next_log:
+                    now = time.perf_counter()
+                    steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
+                    accumulators = self.learner.pop_metrics()
+                    self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
+                              steps_per_second)
+                    progress.set_postfix(self._postfix(steps_per_second, last_return, accumulators, epsilon),
+                                         refresh=False)
+                    finished_returns, finished_lengths = [], []
+                    log_time, log_step = now, self.step
+                    next_log = self.step + tcfg.log_interval
+                if self.step >= self.next_eval:
+                    self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
+                    with self.learner.paused():
+                        stopped_early = self._run_evaluation(writer)
+                if self.step >= self.next_save:
+                    self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
+                    with self.learner.paused():
+                        self._save_periodic()
+                if stopped_early:
+                    break
+        progress.close()
+        stop_reason = outcome.stop_reason
+        failure = _first_failure(outcome.failure, self.learner.close)  # saved below, then raised again
         try:
             account = finish_run(lambda: self.save("last.pt", with_replay=tcfg.save_replay), self.step,
                                  self.checkpoint_dir / "last.pt", failure)

@@ -14,7 +14,7 @@ from ac_core.config import AgentConfig
 from ac_core.errors import InputError, NonFiniteError
 
 
-class DeviceError(InputError):
+class DeviceError(InputError, RuntimeError):
     """A torch device that does not exist or is not available on this machine."""
 
 

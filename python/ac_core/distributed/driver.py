@@ -46,10 +46,9 @@ from ac_core.distributed.evaluation import SCORE_KEY
 from ac_core.distributed.learner_core import METRIC_KEYS, LearnerReport
 from ac_core.distributed.replay_service import ReplayStats, SourceStats
 from ac_core.distributed.settings import ClusterSettings, ScaleOutSettings
-from ac_core.errors import RunInterrupted
 from ac_core.racing import env_settings_from_config
 from ac_core.run_directory import RunDirectory, finish_run
-from ac_core.stop_signals import stop_signals
+from ac_core.stop_signals import run_outcome, stop_signals
 from ac_core.trainer import TrainResult
 
 
@@ -267,20 +266,12 @@ class ClusterTrainer:
         """Run to ``train.total_timesteps``; like the single-process trainer, the run owns its folders,
         and a stop signal or an exception still ends with last.pt written (``finish_run``)."""
         start = time.perf_counter()
-        stop_reason: str | None = None
-        failure: BaseException | None = None
         account = ""
         with RunDirectory(self.checkpoint_dir, self.cfg.train.log_dir, resume=resume, force=force, log=self.log):
-            try:
-                with stop_signals() as stop:
-                    self.start(resume)
-                    self.run_until(lambda: stop.check() or self.step >= self.cfg.train.total_timesteps)
-            except KeyboardInterrupt:
-                stop_reason = "SIGINT"
-            except RunInterrupted as exc:
-                stop_reason = exc.signal_name
-            except BaseException as exc:  # saved below, then raised again as TrainingStopped
-                failure = exc
+            with run_outcome() as outcome, stop_signals() as stop:
+                self.start(resume)
+                self.run_until(lambda: stop.check() or self.step >= self.cfg.train.total_timesteps)
+            stop_reason, failure = outcome.stop_reason, outcome.failure
             try:
                 if self._started and hasattr(self, "learner"):
                     account = finish_run(self.finish, self.step, self.checkpoint_dir / "last.pt", failure)
