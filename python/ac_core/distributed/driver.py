@@ -268,9 +268,11 @@ class ClusterTrainer:
         start = time.perf_counter()
         account = ""
         with RunDirectory(self.checkpoint_dir, self.cfg.train.log_dir, resume=resume, force=force, log=self.log):
-            with run_outcome() as outcome, stop_signals() as stop:
+            with run_outcome() as outcome:
                 self.start(resume)
-                self.run_until(lambda: stop.check() or self.step >= self.cfg.train.total_timesteps)
+                # After start(): connecting makes Ray install its own SIGTERM handler (which exits at once).
+                with stop_signals() as stop:
+                    self.run_until(lambda: stop.check() or self.step >= self.cfg.train.total_timesteps)
             stop_reason, failure = outcome.stop_reason, outcome.failure
             try:
                 if self._started and hasattr(self, "learner"):
