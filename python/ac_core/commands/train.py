@@ -81,5 +81,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{ended} at step {result.step} ({result.episodes} episodes, {result.gradient_steps} gradient steps, "
           f"{result.wall_seconds:.0f} s); {result.checkpoint_account}")
     print(f"best evaluation score {best} (lap time in s, or 1000 + metres short of a lap / 10)")
-    print(f"checkpoints: {out}/last.pt, {out}/best.pt; TensorBoard: tensorboard --logdir {cfg.train.log_dir}")
+    written = ", ".join(str(out / name) for name in ("last.pt", "best.pt") if (out / name).is_file()) or "none"
+    print(f"checkpoints: {written}; TensorBoard: tensorboard --logdir {cfg.train.log_dir}")
     return 130 if result.interrupted else 0
