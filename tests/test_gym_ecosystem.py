@@ -3,7 +3,6 @@ make_vec_env and checker, rendering and RecordVideo, and the examples/ scripts r
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings
@@ -20,6 +19,7 @@ from ac_core.env import ENV_ID, AssettoCorsaEnv, RacingVectorEnv, make_vector
 from ac_core.env import actions as A
 from ac_core.env.render import DisplayError
 from ac_core.env.settings import ACTION_SETS
+from tests.processes import cli_env
 
 sb3 = pytest.importorskip("stable_baselines3", reason="Stable-Baselines3 is in the test extra: pip install .[test]")
 from stable_baselines3.common.env_checker import check_env as sb3_check_env  # noqa: E402
@@ -199,10 +199,7 @@ def test_record_video_writes_a_video(tmp_path: Path) -> None:
 
 
 def _run_example(name: str, *args: str, cwd: Path) -> str:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1] / "python"),
-                                                      env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd, env=cli_env(), capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
