@@ -86,6 +86,18 @@ def test_render_modes_are_checked_and_human_without_a_display_is_one_line(monkey
         make_vector(2, render_mode="human")
 
 
+def test_human_mode_without_an_interactive_backend_says_what_to_install(monkeypatch) -> None:
+    import matplotlib
+
+    monkeypatch.setenv("DISPLAY", ":99")  # a display is claimed, but matplotlib can only draw off-screen
+    matplotlib.use("agg", force=True)
+    env = gym.make(ENV_ID, render_mode="human", disable_env_checker=True, **SMALL)
+    with pytest.raises(DisplayError, match="matplotlib's backend is 'agg', which cannot open a window") as err:
+        env.reset(seed=0)  # human mode draws at every reset and step
+    assert "\n" not in str(err.value)
+    env.close()
+
+
 def test_gymnasiums_make_arguments_given_to_the_env_are_a_type_error() -> None:
     with pytest.raises(TypeError, match=r"'max_episode_steps', which is gymnasium\.make's own"):
         AssettoCorsaEnv(max_episode_steps=10)
