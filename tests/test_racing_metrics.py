@@ -28,3 +28,16 @@ def test_step_lateness_from_a_vector_env_and_from_the_single_env_wrapper() -> No
 
     single = _as_vector_info({"timing": {"lateness_ms": 3.5, "packet_id": 10}})
     assert lap_metrics(single, valid[:1])["step_lateness_ms"] == pytest.approx(3.5)
+
+
+def test_a_lap_without_a_valid_time_is_skipped_in_both_info_layouts() -> None:
+    from ac_core.agents.rollout import _as_vector_info
+
+    valid = np.ones(2, dtype=bool)
+    # The vector env: the mask is False where no lap is timed (the value there is NaN).
+    vector = {"lap_completed": np.array([True, True]), "last_lap_time": np.array([math.nan, 104.5]),
+              "_last_lap_time": np.array([False, True])}
+    assert lap_metrics(vector, valid)["lap_time_s"] == pytest.approx(104.5)
+    # The single env leaves the key out; through the trainer's wrapper, a lap without a time logs nothing.
+    single = _as_vector_info({"lap_completed": True, "speed_kmh": 80.0})
+    assert "lap_time_s" not in lap_metrics(single, valid[:1])

@@ -73,7 +73,7 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
         obs, reward, terminated, truncated, info = env.step(action)
         result.steps += 1
         result.cumulative_reward += reward
-        if info["lap_completed"] and info["last_lap_time"] is not None:
+        if info["lap_completed"] and "last_lap_time" in info:
             result.laps.append(float(info["last_lap_time"]))
         raw = info["raw"]
         x, y, z = raw["carCoordinates"]

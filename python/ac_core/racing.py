@@ -23,8 +23,10 @@ def lap_metrics(infos: Mapping[str, Any], valid: np.ndarray) -> dict[str, float]
     """Per-step scalars for TensorBoard: lap times of laps that ended this step, off-track and speed."""
     out: dict[str, float] = {}
     done = np.asarray(infos.get("lap_completed", np.zeros_like(valid)), dtype=bool) & valid
-    if done.any():
-        times = np.asarray(infos["last_lap_time"])[done]
+    # A lap with no valid time leaves last_lap_time out (one env) or its mask False (vector env).
+    if done.any() and "last_lap_time" in infos:
+        done &= np.asarray(infos.get("_last_lap_time", done), dtype=bool)
+        times = np.asarray(infos["last_lap_time"], dtype=np.float64)[done]
         times = times[np.isfinite(times)]
         if times.size:
             out["lap_time_s"] = float(times.min())

@@ -1,9 +1,9 @@
 """Top-down video of a car on its track (GIF or MP4), from recorded positions.
 
-Used by ``ac-core record --video`` and ``ac-core eval --video``. The frames come from what was
-recorded (``carCoordinates`` and speed), never from the simulator itself, so any backend whose track
-model is known can be rendered. The view follows the car (``window_m`` across) with the last seconds
-of its path coloured by speed, and a minimap of the whole lap in a corner.
+Used by ``ac-core record --video``, ``ac-core eval --video`` and the environment's ``render()``. The
+frames come from what was recorded (``carCoordinates`` and speed), never from the simulator itself, so
+any backend whose track model is known can be rendered. The view follows the car (``window_m``
+across) with the last seconds of its path coloured by speed, and a minimap of the whole lap in a corner.
 
 The car's drawn heading is its direction of travel (from successive positions), not the page's
 ``heading`` field, whose sign convention differs between AC versions and tools.
@@ -94,6 +94,87 @@ def _car_outline(x: float, z: float, heading: float) -> np.ndarray:
     return local @ rot.T + np.array([x, z])
 
 
+def frame_text(title: str, elapsed_s: float, speed_kmh: float, gear: int | None = None) -> str:
+    """The frame's caption: title, time, speed and (AC's coding: 0 R, 1 N, 2 first …) gear."""
+    text = f"{title}\n" if title else ""
+    text += f"t {elapsed_s:7.2f} s   {speed_kmh:5.1f} km/h"
+    if gear is not None:
+        text += "   gear " + ("R" if gear == 0 else "N" if gear == 1 else str(gear - 1))
+    return text
+
+
+class TopDownView:
+    """The video's frame: a view ``window_m`` across that follows the car, its recent path coloured by
+    speed, and a minimap of the lap. Built once per track; :meth:`draw` moves it, :meth:`rgb` returns the
+    pixels. Used for the video files and for the environment's ``render()``.
+
+    A figure of its own (matplotlib's Agg canvas, no pyplot), so rendering never changes the process's
+    matplotlib backend and needs no display."""
+
+    DPI = 80
+
+    def __init__(self, track: Any, settings: VideoSettings | None = None) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.collections import LineCollection
+        from matplotlib.colors import Normalize
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Polygon
+
+        from ac_core.plots import track_edges
+
+        self.settings = settings or VideoSettings()
+        size_in = self.settings.size_px / self.DPI
+        left, right = track_edges(track, step=4.0)
+        self.fig = Figure(figsize=(size_in, size_in), dpi=self.DPI)
+        FigureCanvasAgg(self.fig)
+        ax = self.fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_facecolor("#3d7a3d")  # grass
+        surface = np.vstack([left, right[::-1]])
+        ax.add_patch(Polygon(surface, closed=True, facecolor="#5a5a5a", edgecolor="none"))
+        for edge in (left, right):
+            ax.plot(np.append(edge[:, 0], edge[0, 0]), np.append(edge[:, 1], edge[0, 1]), color="white", lw=1.0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        self.ax = ax
+        self.trail = LineCollection([], cmap="plasma", norm=Normalize(0.0, 350.0), linewidths=2.5)
+        ax.add_collection(self.trail)
+        self.car = Polygon(_car_outline(0.0, 0.0, 0.0), closed=True, facecolor="#e10600", edgecolor="white", lw=0.8)
+        ax.add_patch(self.car)
+        self.label = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", color="white",
+                             family="monospace", fontsize=9,
+                             bbox={"facecolor": "black", "alpha": 0.55, "edgecolor": "none"})
+        mini = self.fig.add_axes((0.70, 0.02, 0.28, 0.28))
+        mini.plot(left[:, 0], left[:, 1], color="white", lw=0.6)
+        mini.set_aspect("equal")
+        mini.axis("off")
+        mini.invert_yaxis()
+        (self.dot,) = mini.plot([0.0], [0.0], "o", color="#e10600", ms=4)
+
+    def draw(self, x: np.ndarray, z: np.ndarray, speed_kmh: np.ndarray, heading: float, text: str) -> None:
+        """Show the car at the last of the points (``x``, ``z``: its recent path, oldest first, each with
+        its speed) facing ``heading`` (atan2(dz, dx)), with ``text`` in the corner."""
+        points = np.column_stack([x, z])
+        if len(points) >= 2:
+            self.trail.set_segments(np.stack([points[:-1], points[1:]], axis=1))
+            self.trail.set_array(np.asarray(speed_kmh[:-1], dtype=np.float64))
+        else:
+            self.trail.set_segments([])
+        cx, cz = float(x[-1]), float(z[-1])
+        self.car.set_xy(_car_outline(cx, cz, heading))
+        half = self.settings.window_m / 2
+        self.ax.set_xlim(cx - half, cx + half)
+        # +z points down the page seen from above (AC is right-handed, y up), as in the track map.
+        self.ax.set_ylim(cz + half, cz - half)
+        self.dot.set_data([cx], [cz])
+        self.label.set_text(text)
+
+    def rgb(self) -> np.ndarray:
+        """The drawn frame as an RGB array [size_px, size_px, 3] of uint8."""
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+
+
 def render_topdown(out: str | Path, track: Any, t: np.ndarray, x: np.ndarray, z: np.ndarray,
                    speed_kmh: np.ndarray, settings: VideoSettings | None = None, title: str = "",
                    gear: np.ndarray | None = None) -> int:
@@ -115,71 +196,18 @@ def render_topdown(out: str | Path, track: Any, t: np.ndarray, x: np.ndarray, z:
     times = frame_times(t, settings)
     heading = travel_heading(x, z)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import animation
-    from matplotlib.collections import LineCollection
-    from matplotlib.patches import Polygon
 
-    from ac_core.plots import track_edges
-
-    left, right = track_edges(track, step=4.0)
-    dpi = 80
-    fig = plt.figure(figsize=(settings.size_px / dpi, settings.size_px / dpi), dpi=dpi)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    ax.set_facecolor("#3d7a3d")  # grass
-    surface = np.vstack([left, right[::-1]])
-    ax.add_patch(Polygon(surface, closed=True, facecolor="#5a5a5a", edgecolor="none"))
-    for edge in (left, right):
-        ax.plot(np.append(edge[:, 0], edge[0, 0]), np.append(edge[:, 1], edge[0, 1]), color="white", lw=1.0)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    trail = LineCollection([], cmap="plasma", norm=plt.Normalize(0.0, 350.0), linewidths=2.5)
-    ax.add_collection(trail)
-    car = Polygon(_car_outline(x[0], z[0], heading[0]), closed=True, facecolor="#e10600", edgecolor="white", lw=0.8)
-    ax.add_patch(car)
-    label = ax.text(0.02, 0.98, "", transform=ax.transAxes, va="top", ha="left", color="white", family="monospace",
-                    fontsize=9, bbox={"facecolor": "black", "alpha": 0.55, "edgecolor": "none"})
-
-    mini = fig.add_axes((0.70, 0.02, 0.28, 0.28))
-    mini.plot(left[:, 0], left[:, 1], color="white", lw=0.6)
-    mini.set_aspect("equal")
-    mini.axis("off")
-    mini.invert_yaxis()
-    (dot,) = mini.plot([x[0]], [z[0]], "o", color="#e10600", ms=4)
-    half = settings.window_m / 2
-
-    def draw(i: int) -> tuple[Any, ...]:
-        now = times[i]
-        k = int(np.clip(np.searchsorted(t, now, side="right") - 1, 0, len(t) - 1))
-        k0 = int(np.searchsorted(t, now - settings.trail_s, side="left"))
-        points = np.column_stack([x[k0:k + 1], z[k0:k + 1]])
-        if len(points) >= 2:
-            trail.set_segments(np.stack([points[:-1], points[1:]], axis=1))
-            trail.set_array(speed[k0:k])
-        car.set_xy(_car_outline(x[k], z[k], heading[k]))
-        ax.set_xlim(x[k] - half, x[k] + half)
-        # +z points down the page seen from above (AC is right-handed, y up), as in the track map.
-        ax.set_ylim(z[k] + half, z[k] - half)
-        dot.set_data([x[k]], [z[k]])
-        text = f"{title}\n" if title else ""
-        text += f"t {now - t[0]:7.2f} s   {speed[k]:5.1f} km/h"
-        if gear is not None:
-            g = int(gear[k])
-            text += "   gear " + ("R" if g == 0 else "N" if g == 1 else str(g - 1))
-        label.set_text(text)
-        return trail, car, label, dot
-
-    anim = animation.FuncAnimation(fig, draw, frames=len(times), blit=False)
+    view = TopDownView(track, settings)
     if path.suffix.lower() == ".gif":
         writer: Any = animation.PillowWriter(fps=settings.fps)
     else:
         writer = animation.FFMpegWriter(fps=settings.fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"])
-    try:
-        anim.save(str(path), writer=writer, dpi=dpi)
-    finally:
-        plt.close(fig)
+    with writer.saving(view.fig, str(path), dpi=view.DPI):
+        for now in times:
+            k = int(np.clip(np.searchsorted(t, now, side="right") - 1, 0, len(t) - 1))
+            k0 = int(np.searchsorted(t, now - settings.trail_s, side="left"))
+            view.draw(x[k0:k + 1], z[k0:k + 1], speed[k0:k + 1], heading[k],
+                      frame_text(title, now - t[0], speed[k], None if gear is None else int(gear[k])))
+            writer.grab_frame()
     return len(times)

@@ -12,8 +12,14 @@ car is steered smoothly even by a discrete policy. Throttle and brake are never 
   table leave the track at La Source even at 111 Hz; rounded to the 63-row table they lap Spa in
   1:41.9, the same as unrounded.
 
-Continuous: ``Box([-1, 0, 0], [1, 1, 1])`` = (steer, throttle, brake), with the same steering rate
-limit; when both pedals are pressed, the larger one wins.
+Continuous, with the same steering rate limit:
+
+- ``continuous``: ``Box([-1, 0, 0], [1, 1, 1])`` = (steer, throttle, brake); when both pedals are
+  pressed, the larger one wins.
+- ``continuous_pedal``: ``Box([-1, -1], [1, 1])`` = (steer, pedal), one pedal axis: pedal > 0 is that
+  much throttle, pedal < 0 that much brake. Symmetric and normalised, as Stable-Baselines3's checker
+  recommends for SAC/PPO/TD3 (their Gaussian policies start centred on 0: half the cars brake at first,
+  half accelerate, instead of a throttle and a brake that both start half pressed).
 """
 
 from __future__ import annotations
@@ -42,8 +48,26 @@ FINE_DISCRETE_ACTIONS = np.array(
 DISCRETE_TABLES: dict[str, np.ndarray] = {"discrete": DISCRETE_ACTIONS, "discrete_fine": FINE_DISCRETE_ACTIONS}
 
 
+# Continuous action sets: (low, high) of the action Box.
+CONTINUOUS_BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "continuous": ((-1.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    "continuous_pedal": ((-1.0, -1.0), (1.0, 1.0)),
+}
+
+
 def is_discrete(action_set: str) -> bool:
     return action_set in DISCRETE_TABLES
+
+
+def action_width(action_set: str) -> int:
+    """Numbers per action of a continuous action set (0 for a discrete one)."""
+    bounds = CONTINUOUS_BOUNDS.get(action_set)
+    return len(bounds[0]) if bounds else 0
+
+
+def action_names(action_set: str) -> str:
+    """What one continuous action holds, for messages."""
+    return "(steer, pedal)" if action_set == "continuous_pedal" else "(steer, throttle, brake)"
 
 
 def action_table(action_set: str) -> np.ndarray:
@@ -93,15 +117,22 @@ def nearest_discrete(controls: np.ndarray, table: np.ndarray) -> np.ndarray:
     return np.argmin((((table[None] - c) * weights) ** 2).sum(axis=2), axis=1)
 
 
-def decode_continuous(actions: np.ndarray) -> np.ndarray:
-    """(steer, throttle, brake) [N, 3], clipped to range; NaN is rejected; the larger pedal wins."""
-    a = np.asarray(actions, dtype=np.float32).reshape(-1, 3)
+def decode_continuous(actions: np.ndarray, action_set: str = "continuous") -> np.ndarray:
+    """Actions of a continuous set [N, width] → (steer, throttle, brake) [N, 3], clipped to range; NaN is
+    rejected. ``continuous``: the larger pedal wins; ``continuous_pedal``: pedal > 0 throttle, < 0 brake."""
+    width = action_width(action_set)
+    a = np.asarray(actions, dtype=np.float32).reshape(-1, width)
     if not np.all(np.isfinite(a)):
         bad = int(np.flatnonzero(~np.isfinite(a).all(axis=1))[0])
         raise ValueError(f"continuous action {a[bad].tolist()} (car {bad}) contains NaN or inf; "
-                         "use finite (steer, throttle, brake) values")
-    out = np.empty_like(a)
+                         f"use finite {action_names(action_set)} values")
+    out = np.empty((len(a), 3), dtype=np.float32)
     out[:, 0] = np.clip(a[:, 0], -1.0, 1.0)
+    if action_set == "continuous_pedal":
+        pedal = np.clip(a[:, 1], -1.0, 1.0)
+        out[:, 1] = np.maximum(pedal, 0.0)
+        out[:, 2] = np.maximum(-pedal, 0.0)
+        return out
     throttle = np.clip(a[:, 1], 0.0, 1.0)
     brake = np.clip(a[:, 2], 0.0, 1.0)
     braking = brake > throttle

@@ -22,6 +22,10 @@ from ac_core.env.settings import EnvSettings
 from ac_core.errors import InputError
 
 RESET_OPTIONS = ("random_start",)  # reset(options=...) keys: random_start (bool) starts anywhere on the lap
+# Info keys that may have no value yet (NaN in info_arrays): the single env leaves them out of its info
+# then, and the vector env's ``_key`` mask is False for those cars, as Gymnasium's vector envs mark a
+# sub-env that did not report a key. One convention for both; NaN never reaches a comparison.
+NONE_YET_KEYS = ("last_lap_time", "best_lap_time")
 
 
 class EnvUsageError(InputError, ValueError):
@@ -59,16 +63,18 @@ def discrete_index(action: Any, n: int, where: str) -> int:
     return action
 
 
-def action_array(actions: Any, shape: tuple[int, ...], n_actions: int, where: str) -> np.ndarray:
+def action_array(actions: Any, shape: tuple[int, ...], n_actions: int, where: str,
+                 names: str = "(steer, throttle, brake)") -> np.ndarray:
     """Actions as an array of the expected shape: integers for a discrete action set (``n_actions`` > 0),
-    numbers (cast to float32 when decoded) for the continuous one. The values are checked when decoded."""
+    numbers (cast to float32 when decoded) for a continuous one (``names``: what a row holds). The values
+    are checked when decoded."""
     try:
         array = np.asarray(actions)
     except ValueError:  # a ragged nested sequence
         array = None
     if array is None or array.shape != shape or array.dtype.kind not in ("iu" if n_actions else "iuf"):
         got = "a ragged sequence" if array is None else describe_value(array)
-        what = f"integers in [0, {n_actions - 1}]" if n_actions else "numbers (steer, throttle, brake)"
+        what = f"integers in [0, {n_actions - 1}]" if n_actions else f"numbers {names}"
         noun = "actions are" if len(shape) > 1 or n_actions else "action is"
         raise EnvUsageError(f"{where}: the {noun} {got}; use an array of shape {shape} of {what}")
     return array
@@ -145,7 +151,7 @@ class RacingCore:
             if A.is_discrete(self.settings.action_set):
                 target = A.decode_discrete(action, A.action_table(self.settings.action_set))
             else:
-                target = A.decode_continuous(action)
+                target = A.decode_continuous(action, self.settings.action_set)
         except ValueError as exc:
             raise EnvUsageError(f"{where}: {exc}") from None
         prev_steer = self.applied[:, 0].copy()
@@ -176,7 +182,8 @@ class RacingCore:
 
     # -- info ------------------------------------------------------------------------------------
     def info_arrays(self) -> dict[str, np.ndarray]:
-        """Per-car info as arrays [N] (the vector env's infos; the single env takes element 0)."""
+        """Per-car info as arrays [N] (the vector env's infos; the single env takes element 0); NaN in
+        ``NONE_YET_KEYS`` means no value yet."""
         t, p, g = self.tracker, self.backend.physics, self.backend.graphics
         info: dict[str, np.ndarray] = {f"reward_{k}": v for k, v in self.last_parts.items()}
         info.update(

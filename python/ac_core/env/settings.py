@@ -19,7 +19,9 @@ from ac_core.sim import LAP_STARTS as SIM_LAP_STARTS
 
 BACKENDS = ("sim", "sim-live", "ac", "csp")
 CSP_MODES = ("pause", "realtime")
-ACTION_SETS = ("discrete", "discrete_fine", "continuous")
+ACTION_SETS = ("discrete", "discrete_fine", "continuous", "continuous_pedal")
+# The vector env's autoreset modes (gymnasium.vector.AutoresetMode values, as Gymnasium's SyncVectorEnv takes).
+AUTORESET_MODES = ("SameStep", "NextStep")
 # The simulator's start modes, plus "random": the environment teleports the car to any point of the lap.
 RANDOM_LAP_START = "random"
 LAP_STARTS = (*SIM_LAP_STARTS, RANDOM_LAP_START)
@@ -68,7 +70,12 @@ class EnvSettings:
                                          doc="truncation (simulated time)")
     max_laps: int = setting(0, low=0, high=10_000, doc="truncate after this many completed laps (0: no limit)")
     action_set: str = setting("discrete", choices=ACTION_SETS,
-                              doc="discrete (28 actions) | discrete_fine (63, part throttle/brake) | continuous")
+                              doc="discrete (28 actions) | discrete_fine (63, part throttle/brake) | continuous "
+                                  "(steer, throttle, brake) | continuous_pedal (steer, pedal), all in -1..1")
+    autoreset_mode: str = setting("SameStep", choices=AUTORESET_MODES,
+                                  doc="make_vector only: SameStep resets a finished car inside the step that ended "
+                                      "its episode (last observation in infos['final_obs']); NextStep in the next "
+                                      "step() call, as Gymnasium's vector wrappers need")
     steer_rate: float = setting(4.0, low=0, low_open=True, high=1000.0,
                                 doc="max steering change per second (full lock to lock in 0.5 s)")
     off_track_tyres: int = setting(2, low=0, high=3, doc="terminate when more tyres than this are out...")
