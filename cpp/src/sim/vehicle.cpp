@@ -118,14 +118,23 @@ void VehicleModel::update_gear(CarState& s, const CarControls& c, double dt) con
         return;
     }
     if (s.since_shift_s < p_.min_shift_interval_s) return;
-    const double w = 0.5 * (s.omega[kRL] + s.omega[kRR]);
-    const double rpm = w / ratio(s.gear) / kRpmToRadS;
-    if (rpm > p_.upshift_rpm && s.gear < kGearCount) {
+    // Shift on the engine speed the car's road speed gives (the driven wheels without slip), not on
+    // the spinning rear wheels: a launch on a spinning axle stays in its gear (on the rev limiter,
+    // which cuts the torque until the tyres grip) instead of climbing through the box at 30 km/h.
+    const double w_road = std::max(s.vx, 0.0) / p_.tyre_radius_m;
+    const double w_rear = 0.5 * (s.omega[kRL] + s.omega[kRR]);
+    const double rpm_road = w_road / ratio(s.gear) / kRpmToRadS;
+    const double rpm_engine = w_rear / ratio(s.gear) / kRpmToRadS;
+    // Up when the engine reaches the shift point and the rear tyres slip no more than a tyre working
+    // at its traction peak does (the road speed is within the allowance of the wheel speed).
+    if (s.gear < kGearCount && rpm_engine > p_.upshift_rpm &&
+        rpm_road > p_.upshift_rpm * (1.0 - p_.upshift_slip_allowance)) {
         ++s.gear;
         s.since_shift_s = 0;
     } else if (s.gear > 1) {
-        const double rpm_lower = w / ratio(s.gear - 1) / kRpmToRadS;
-        if (rpm_lower < p_.downshift_rpm || (rpm < p_.idle_rpm + 1500.0)) {
+        // Down on the road speed too: locked or spinning wheels under braking do not fake a low rpm.
+        const double rpm_lower = w_road / ratio(s.gear - 1) / kRpmToRadS;
+        if (rpm_lower < p_.downshift_rpm || (rpm_road < p_.idle_rpm + 1500.0)) {
             if (rpm_lower < p_.upshift_rpm - 200.0) {
                 --s.gear;
                 s.since_shift_s = 0;

@@ -80,6 +80,9 @@ struct VehicleParams {
     double upshift_rpm = 11800.0;
     double downshift_rpm = 9000.0;          // downshift when the lower gear would run below upshift - margin
     double min_shift_interval_s = 0.15;
+    // The automatic box shifts up only while the road speed is within this share of the rear wheel
+    // speed (slip ratio <= ~0.14, just past the tyre's 0.11 peak): it holds the gear on a spinning axle.
+    double upshift_slip_allowance = 0.12;
     double launch_rpm = 9000.0;             // clutch slips to this rpm when pulling away
     // Limited-slip differential: locking torque = preload + ramp * |input torque|, driven by the
     // rear wheel speed difference with this gain.
