@@ -270,6 +270,8 @@ AC_CORE_BINDINGS(20, m) {
                  return r.run_for(seconds);
              }, py::arg("seconds"))
         .def("stop", &RealtimeRunner::stop)
+        .def("take_notes", &RealtimeRunner::take_notes,
+             "Lines to log since the last call (e.g. a refused CSP controls page); call between run_for calls")
         .def("close", &RealtimeRunner::close)
         .def_property_readonly("closed", &RealtimeRunner::closed)
         .def_property_readonly("pad_attached", &RealtimeRunner::pad_attached)
@@ -303,6 +305,8 @@ AC_CORE_BINDINGS(20, m) {
             d["teleports_position"] = s.teleports_position;
             d["restarts"] = s.restarts;
             d["invalid_time_scales"] = s.invalid_time_scales;
+            d["refused_controls"] = s.refused_controls;
+            d["last_refusal"] = s.last_refusal;
             const auto* bytes = reinterpret_cast<const uint8_t*>(&s.last_controls);
             for (std::size_t i = 0; i < std::size(kCspControlsFields); ++i) {
                 const CspFieldInfo& f = kCspControlsFields[i];
