@@ -156,9 +156,10 @@ void VehicleModel::update_gear(CarState& s, const CarControls& c, double dt) con
         ++s.gear;
         s.since_shift_s = 0;
     } else if (s.gear > 1) {
-        // Down on the road speed too: locked or spinning wheels under braking do not fake a low rpm.
-        const double rpm_lower = w_road / ratio(s.gear - 1) / kRpmToRadS;
-        if (rpm_lower < p_.downshift_rpm || (rpm_road < p_.idle_rpm + 1500.0)) {
+        // Down on the engine (rear wheel) speed, as before: a spinning axle only raises it, so it never
+        // fakes a downshift; under braking the slightly earlier downshifts keep the reference laps.
+        const double rpm_lower = w_rear / ratio(s.gear - 1) / kRpmToRadS;
+        if (rpm_lower < p_.downshift_rpm || (rpm_engine < p_.idle_rpm + 1500.0)) {
             if (rpm_lower < p_.upshift_rpm - 200.0) {
                 --s.gear;
                 s.since_shift_s = 0;
