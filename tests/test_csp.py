@@ -352,3 +352,70 @@ def test_csp_backend_end_to_end_with_the_simulator_process(mode: str) -> None:
 def test_csp_backend_without_the_game_says_what_to_start() -> None:
     with pytest.raises(GameStoppedError, match="ac-core sim"):
         AssettoCorsaEnv(backend="csp", prefix="acct_nogame_", csp_watchdog=False)
+
+
+def _raw_page(name: str, size: int) -> tuple[_core.SharedPage, np.ndarray]:
+    """A page of exactly `size` bytes, as a third-party client creates it (no trailer)."""
+    page = _core.SharedPage.create(name, size, replace_stale=True)
+    return page, np.frombuffer(page, dtype=np.uint8)
+
+
+def _write_controls(raw: np.ndarray, size: int, autoshift: int) -> None:
+    full = csp.empty_page("controls")
+    full["gas"], full["clutch"] = 1.0, 1.0
+    full["autoclutch_on_start"] = full["autoclutch_on_change"] = 1
+    full["autoshift_active"] = autoshift
+    raw[:size] = np.frombuffer(full.tobytes(), dtype=np.uint8)[:size]  # a shorter struct simply ends earlier
+
+
+def _car_page(prefix: str, timeout: float) -> np.ndarray | None:
+    name = csp.page_name("car", 0, prefix)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _core.SharedPage.exists(name):
+            page = _core.SharedPage.open(name)
+            return np.frombuffer(page, dtype=csp.DTYPES["car"], count=1)
+        time.sleep(0.02)
+    return None
+
+
+@pytest.mark.parametrize(
+    ("size", "autoshift", "driven"),
+    [(72, 0, "manual"), (68, 0, "automatic"), (64, 1, None)],
+    ids=["72-byte", "68-byte-0.1.78", "64-byte"],
+)
+def test_controls_pages_of_other_sizes(prefix: str, size: int, autoshift: int, driven: str | None) -> None:
+    """72 bytes: CSP's struct, autoshift_active as written (0 = the car's box stays manual). 68 bytes:
+    CSP 0.1.78's struct (no autoshift_active): accepted, the simulator's own automatic box applies.
+    64 bytes: no CSP header declares it (it cuts teleport_dir): refused, with one line saying why."""
+    sim = SimThread(prefix, lap_start="standing", auto_shift=True)
+    # The pages go with their arrays (garbage collected): closing them would unmap memory that a
+    # failing assertion's report may still read.
+    try:
+        _, state = _raw_page(csp.page_name("sim_state_v1", 0, prefix), 8)
+        state.view(np.float32)[1] = 4.0  # time_scale: seconds of driving in a fraction of that
+        _, controls = _raw_page(csp.page_name("controls", 0, prefix), size)
+        _write_controls(controls, size, autoshift)
+        car = _car_page(prefix, 3.0 if driven else 0.6)
+        if driven is None:
+            assert car is None
+            stats = sim.stop()
+            assert stats["attaches"] == 0 and stats["refused_controls"] >= 2  # retried, said once
+            assert "64 bytes" in stats["last_refusal"] and "72 bytes or more" in stats["last_refusal"]
+            assert "\n" not in stats["last_refusal"]
+            assert sim.runner.take_notes() == [stats["last_refusal"]]
+            return
+        assert car is not None
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline and not (driven == "automatic" and car["gear"][0] >= 3):
+            time.sleep(0.05)
+        speed, gear = float(car["speed_kmh"][0]), int(car["gear"][0])
+        stats = sim.stop()
+        assert stats["attaches"] == 1 and stats["refused_controls"] == 0
+        assert speed > 20.0  # clutch 1 with the autoclutch on: the engine drives the wheels
+        if driven == "manual":
+            assert gear == 2  # still 1st: autoshift_active 0 is the manual box
+        else:
+            assert gear >= 3
+    finally:
+        sim.close()

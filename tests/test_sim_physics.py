@@ -126,7 +126,8 @@ def test_page_fields_are_consistent():
     assert ph["rpms"] == pytest.approx(state["engine_rpm"], abs=1)
     assert gr["carCoordinates"][0] == pytest.approx(state["x"], abs=1e-2)
     assert gr["carCoordinates"][2] == pytest.approx(state["z"], abs=1e-2)
-    assert ph["localVelocity"][2] == pytest.approx(state["vx"], rel=1e-5)
+    # The body frame is pitched and rolled on its springs: forward differs from vx by a cosine.
+    assert ph["localVelocity"][2] == pytest.approx(state["vx"], rel=1e-3)
     assert ph["accG"][2] == pytest.approx(state["ax"] / G, rel=1e-4, abs=1e-5)
     assert ph["localAngularVel"][1] == pytest.approx(state["r"], rel=1e-5, abs=1e-6)
     assert ph["heading"] == pytest.approx(state["yaw"], abs=1e-6)

@@ -130,7 +130,7 @@ AC_CORE_BINDINGS(20, m) {
     AC_SIM_FIELD(tyre_mu_rear_lo); AC_SIM_FIELD(tyre_mu_rear_hi); AC_SIM_FIELD(rolling_resistance);
     AC_SIM_FIELD(air_density); AC_SIM_FIELD(cda_m2); AC_SIM_FIELD(cla_m2); AC_SIM_FIELD(aero_front_share);
     AC_SIM_FIELD(drs_drag_factor); AC_SIM_FIELD(mguk_kw); AC_SIM_FIELD(ers_energy_per_lap_j);
-    AC_SIM_FIELD(rev_limit_rpm); AC_SIM_FIELD(upshift_rpm); AC_SIM_FIELD(max_brake_torque_nm);
+    AC_SIM_FIELD(rev_limit_rpm); AC_SIM_FIELD(upshift_rpm); AC_SIM_FIELD(upshift_slip_allowance); AC_SIM_FIELD(max_brake_torque_nm);
     AC_SIM_FIELD(brake_bias_front); AC_SIM_FIELD(max_steer_rad); AC_SIM_FIELD(steer_rate_rad_s);
     AC_SIM_FIELD(fuel_l); AC_SIM_FIELD(gear_ratio);
 #undef AC_SIM_FIELD
@@ -270,6 +270,8 @@ AC_CORE_BINDINGS(20, m) {
                  return r.run_for(seconds);
              }, py::arg("seconds"))
         .def("stop", &RealtimeRunner::stop)
+        .def("take_notes", &RealtimeRunner::take_notes,
+             "Lines to log since the last call (e.g. a refused CSP controls page); call between run_for calls")
         .def("close", &RealtimeRunner::close)
         .def_property_readonly("closed", &RealtimeRunner::closed)
         .def_property_readonly("pad_attached", &RealtimeRunner::pad_attached)
@@ -303,6 +305,8 @@ AC_CORE_BINDINGS(20, m) {
             d["teleports_position"] = s.teleports_position;
             d["restarts"] = s.restarts;
             d["invalid_time_scales"] = s.invalid_time_scales;
+            d["refused_controls"] = s.refused_controls;
+            d["last_refusal"] = s.last_refusal;
             const auto* bytes = reinterpret_cast<const uint8_t*>(&s.last_controls);
             for (std::size_t i = 0; i < std::size(kCspControlsFields); ++i) {
                 const CspFieldInfo& f = kCspControlsFields[i];

@@ -1,5 +1,6 @@
 #include "ac_core/csp_page_io.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
@@ -48,13 +49,19 @@ CspTrailer* csp_trailer(uint8_t* data, std::size_t mapped_size) noexcept {
     return const_cast<CspTrailer*>(csp_trailer(static_cast<const uint8_t*>(data), mapped_size));
 }
 
+std::size_t CspPageReader::min_mapping(CspPageKind kind) noexcept {
+    return kind == CspPageKind::CarControls ? kCspControlsSizeV078 : csp_page_spec(kind).size;
+}
+
 CspPageReader::CspPageReader(const uint8_t* data, std::size_t mapped_size, CspPageKind kind, uint32_t max_retries)
-    : data_(data), mapped_size_(mapped_size), spec_(csp_page_spec(kind)), max_retries_(max_retries) {
+    : data_(data), mapped_size_(mapped_size), copy_bytes_(0), spec_(csp_page_spec(kind)), max_retries_(max_retries) {
     if (data == nullptr) throw std::invalid_argument("CSP page reader: no memory (the page is closed)");
-    if (mapped_size < spec_.size)
+    if (mapped_size < min_mapping(kind))
         throw std::invalid_argument(std::string("CSP ") + spec_.stem + " mapping has " + std::to_string(mapped_size) +
-                                    " bytes, fewer than its " + std::to_string(spec_.size) +
+                                    " bytes, fewer than its " + std::to_string(min_mapping(kind)) +
                                     "-byte struct: it was not created by CSP or a compatible writer");
+    // Whole words of the struct that lie inside the mapping (68 and 72 are both multiples of 4).
+    copy_bytes_ = std::min(words_of(spec_.size), mapped_size & ~std::size_t(3));
 }
 
 bool CspPageReader::seqlocked() const noexcept { return csp_trailer(data_, mapped_size_) != nullptr; }
@@ -66,7 +73,8 @@ int32_t CspPageReader::packet_id() const noexcept {
 CspReadResult CspPageReader::read(void* dst) noexcept {
     CspReadResult result;
     auto* out = static_cast<uint8_t*>(dst);
-    const std::size_t bytes = words_of(spec_.size);
+    const std::size_t bytes = copy_bytes_;
+    if (bytes < spec_.size) std::memset(out + bytes, 0, spec_.size - bytes);
     const CspTrailer* trailer = csp_trailer(data_, mapped_size_);
     for (uint32_t attempt = 0; attempt <= max_retries_; ++attempt) {
         bool consistent;

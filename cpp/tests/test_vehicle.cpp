@@ -1,5 +1,6 @@
 // Core physics invariants of the built-in simulator's vehicle model (no track: flat road).
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "ac_core/sim/reference_driver.hpp"
@@ -64,6 +65,37 @@ AC_TEST(launch_accelerates_and_upshifts) {
     CHECK(s.vx > 25.0);
     CHECK(s.gear >= 2);
     CHECK(s.engine_rpm <= m.params().rev_limit_rpm + 200.0);
+}
+
+// Full throttle from rest (what an RL episode does after a reset): the rear axle spins at first, and
+// the automatic box must not climb the gears on the spinning wheels. Each gear is first reached at
+// about the road speed its predecessor's shift point gives (upshift rpm through the previous ratio),
+// never far below it, and 8th only above 250 km/h.
+AC_TEST(full_throttle_standing_start_climbs_the_gears_on_road_speed) {
+    VehicleModel m{VehicleParams{}};
+    const VehicleParams& p = m.params();
+    CarState s = m.make_state(0, 0, 0, 0.0);
+    CarControls c;
+    c.throttle = 1.0f;
+    RoadContact road;
+    double first_speed_kmh[kGearCount + 1] = {};
+    double max_rear_slip_in_first = 0.0;
+    for (int i = 0; i < 40 * 333 && s.gear < kGearCount; ++i) {
+        m.step(s, c, road, kPhysicsDt);
+        if (first_speed_kmh[s.gear] == 0.0) first_speed_kmh[s.gear] = std::max(s.vx, 1e-6) * 3.6;
+        if (s.gear == 1) max_rear_slip_in_first = std::max(max_rear_slip_in_first, s.slip_ratio[kRL]);
+    }
+    CHECK(max_rear_slip_in_first > 0.3);  // the launch does spin the rear wheels
+    CHECK_EQ(s.gear, kGearCount);
+    for (int g = 2; g <= kGearCount; ++g) {
+        const double shift_point_kmh = p.upshift_rpm * VehicleModel::kRpmToRadS * m.ratio(g - 1) * p.tyre_radius_m * 3.6;
+        std::printf("  gear %d first at %.1f km/h (shift point of gear %d: %.1f km/h)\n", g, first_speed_kmh[g], g - 1,
+                    shift_point_kmh);
+        CHECK(first_speed_kmh[g] > first_speed_kmh[g - 1]);
+        CHECK(first_speed_kmh[g] >= (1.0 - p.upshift_slip_allowance) * shift_point_kmh - 1.0);
+        CHECK(first_speed_kmh[g] <= shift_point_kmh * 1.05);
+    }
+    CHECK(first_speed_kmh[kGearCount] > 250.0);
 }
 
 AC_TEST(power_curve_peak_and_top_speed_plausible) {

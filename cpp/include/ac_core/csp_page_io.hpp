@@ -53,9 +53,12 @@ struct CspReadResult {
 // Copies one CSP page out of a mapping: the seqlock when the trailer is there, otherwise the
 // packet_id double read (Car, CarPublic) or a word copy (controls, sim state: single-byte flags and
 // 4-byte floats, each read atomically). Never reads beyond the struct or the mapping.
+// A CarControls mapping may hold CSP 0.1.78's 68-byte struct: the missing tail reads as zeros.
 class CspPageReader {
 public:
-    // Throws std::invalid_argument when the mapping is smaller than the page's struct.
+    // The smallest mapping of a kind that is read: the struct, or 68 bytes for CarControls.
+    static std::size_t min_mapping(CspPageKind kind) noexcept;
+    // Throws std::invalid_argument when the mapping is smaller than min_mapping(kind).
     CspPageReader(const uint8_t* data, std::size_t mapped_size, CspPageKind kind, uint32_t max_retries = 64);
 
     CspReadResult read(void* dst) noexcept;
@@ -63,10 +66,13 @@ public:
     int32_t packet_id() const noexcept;
     bool seqlocked() const noexcept;
     std::size_t struct_size() const noexcept { return spec_.size; }
+    // Bytes of the struct the mapping holds (the rest of a copy is zero-filled).
+    std::size_t copied_size() const noexcept { return copy_bytes_; }
 
 private:
     const uint8_t* data_;
     std::size_t mapped_size_;
+    std::size_t copy_bytes_;
     const CspPageSpec& spec_;
     uint32_t max_retries_;
 };

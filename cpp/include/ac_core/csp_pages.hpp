@@ -160,7 +160,12 @@ inline constexpr std::size_t kCspCarPublicSize = 104;
 inline constexpr std::size_t kCspSimStateV0Size = 4;
 inline constexpr std::size_t kCspSimStateV1Size = 8;
 
+// CSP 0.1.78's CarControls struct ended before autoshift_active, which 0.1.79 appended under the same
+// ".v0" name: a 68-byte page is a complete page of that header, the smallest one accepted (docs/csp.md).
+inline constexpr std::size_t kCspControlsSizeV078 = 68;
+
 static_assert(sizeof(CspCarControls) == kCspControlsSize);
+static_assert(offsetof(CspCarControls, autoshift_active) == kCspControlsSizeV078);
 static_assert(sizeof(CspWheelData) == kCspWheelSize);
 static_assert(sizeof(CspCarData) == kCspCarSize);
 static_assert(sizeof(CspCarPublicData) == kCspCarPublicSize);

@@ -55,9 +55,17 @@ void CspServer::try_attach_controls() noexcept {
     if (now < next_controls_attempt_ns_) return;
     next_controls_attempt_ns_ = now + retry_interval_ns_;
     try {
-        SharedPage page = SharedPage::open_existing(csp_page_name(CspPageKind::CarControls, car_index_, prefix_));
-        if (page.size() < kCspControlsSize || writer_left(page)) return;
+        const std::string name = csp_page_name(CspPageKind::CarControls, car_index_, prefix_);
+        SharedPage page = SharedPage::open_existing(name);
+        if (page.size() < CspPageReader::min_mapping(CspPageKind::CarControls)) {
+            refuse_controls(name, page.size());
+            return;
+        }
+        if (writer_left(page)) return;
+        refused_size_ = 0;
         controls_page_ = std::move(page);
+        // A 68-byte page is CSP 0.1.78's struct: it has no autoshift_active (see poll_controls).
+        controls_have_autoshift_ = controls_page_.size() >= kCspControlsSize;
         stats_.attaches++;
         if (!car_page_.valid()) {
             // As CSP: the car page appears once the controls page was seen.
@@ -72,6 +80,23 @@ void CspServer::try_attach_controls() noexcept {
     } catch (const std::exception&) {
         // Nobody asked for the car yet (or the page is not ours to read): try again later.
     }
+}
+
+void CspServer::refuse_controls(const std::string& name, std::size_t size) {
+    stats_.refused_controls++;
+    if (size == refused_size_) return;  // said once per page (re-checked every retry interval)
+    refused_size_ = size;
+    stats_.last_refusal = "CSP controls page " + name + " has " + std::to_string(size) + " bytes, fewer than the " +
+                          std::to_string(kCspControlsSizeV078) + " of CSP 0.1.78's CarControls struct (" +
+                          std::to_string(kCspControlsSize) + " since 0.1.79): not driving the car from it; create it with " +
+                          std::to_string(kCspControlsSize) + " bytes or more";
+    if (notes_.size() < kMaxNotes) notes_.push_back(stats_.last_refusal);
+}
+
+std::vector<std::string> CspServer::take_notes() {
+    std::vector<std::string> out;
+    out.swap(notes_);
+    return out;
 }
 
 void CspServer::try_attach_sim_state() noexcept {
@@ -166,7 +191,9 @@ bool CspServer::poll_controls(SimBatch& sim, CarInput& in, int8_t& pending_shift
     // The simulator's clutch input is the pedal (1 = disengaged); CSP's is the engagement.
     in.clutch = autoclutch ? 0.0f : 1.0f - std::clamp(finite_or(c.clutch, 1.0f), 0.0f, 1.0f);
     in.drs = drs_on ? 1 : 0;
-    sim.mutable_state(0).auto_shift = c.autoshift_active != 0;
+    // autoshift_active as the page says; a 0.1.78 page without the field leaves the simulator's own
+    // gearbox setting (AC's assist), which is what such a client was written against.
+    sim.mutable_state(0).auto_shift = controls_have_autoshift_ ? c.autoshift_active != 0 : sim.options().auto_shift;
     return true;
 }
 
@@ -203,8 +230,14 @@ void CspServer::publish(SimBatch& sim) noexcept {
     const CarState& st = sim.state(0);
     const CarProgress& pr = sim.progress(0);
     const VehicleParams& p = sim.model().params();
-    const float look[3] = {float(std::sin(st.yaw)), 0.0f, float(std::cos(st.yaw))};
-    const float side[3] = {float(std::cos(st.yaw)), 0.0f, float(-std::sin(st.yaw))};  // to the car's left
+    // The body's axes as the AC page's heading, pitch and roll give them (so look/up agree with it).
+    const CarAxes axes = car_axes(ph.heading, ph.pitch, ph.roll);
+    float look[3], up[3], side[3];  // side: to the car's left
+    for (int i = 0; i < 3; ++i) {
+        look[i] = float(axes.forward[i]);
+        up[i] = float(axes.up[i]);
+        side[i] = float(axes.left[i]);
+    }
     const float steer_deg = float(double(ph.steerAngle) * p.max_steer_rad * kRadToDeg);
 
     CspCarData d{};
@@ -222,11 +255,11 @@ void CspServer::publish(SimBatch& sim) noexcept {
         d.velocity[i] = ph.velocity[i];
         d.acc_g[i] = ph.accG[i];
         d.look[i] = look[i];
+        d.up[i] = up[i];
         d.position[i] = g.carCoordinates[i];
         d.local_velocity[i] = ph.localVelocity[i];
         d.local_angular_velocity[i] = ph.localAngularVel[i];
     }
-    d.up[1] = 1.0f;
     d.cg_height = ph.cgHeight;
     for (int i = 0; i < 5; ++i) d.car_damage[i] = ph.carDamage[i];
     for (int w = 0; w < 4; ++w) {

@@ -13,9 +13,11 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 // A car must go this far back over the start/finish line before its lap stops counting.
 constexpr double kLineHysteresisM = 5.0;
-constexpr float kTyreTempC = 95.f;        // not modelled: nominal operating temperature
-constexpr float kBrakeTempC = 450.f;      // not modelled
-constexpr float kTyrePressurePsi = 21.5f; // not modelled (2022 slick minimums are ~20-23 psi)
+// The tread's inner shoulder runs hotter than the middle, the outer cooler (negative camber); the
+// model has one surface temperature per tyre, spread by this fixed step (docs/simulator.md).
+constexpr double kTreadSpreadC = 3.0;
+// Pneumatic trail of the self-aligning torque at zero slip (m); it falls to 0 at the peak slip angle.
+constexpr double kPneumaticTrailM = 0.03;
 
 struct WeatherEntry {
     const char* name;
@@ -37,7 +39,26 @@ double wrap_angle(double a) {
     return a;
 }
 
+double dot3(const double* a, const float* b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+
 }  // namespace
+
+CarAxes car_axes(double heading, double pitch, double roll) {
+    const double sh = std::sin(heading), ch = std::cos(heading);
+    const double sp = std::sin(pitch), cp = std::cos(pitch);
+    const double sr = std::sin(roll), cr = std::cos(roll);
+    const double left0[3] = {ch, 0.0, -sh};
+    const double up0[3] = {-sh * sp, cp, -ch * sp};
+    CarAxes a{};
+    for (int i = 0; i < 3; ++i) {
+        a.left[i] = left0[i] * cr + up0[i] * sr;
+        a.up[i] = up0[i] * cr - left0[i] * sr;
+    }
+    a.forward[0] = sh * cp;
+    a.forward[1] = sp;
+    a.forward[2] = ch * cp;
+    return a;
+}
 
 double weather_grip(const std::string& weather) {
     for (const auto& w : kWeathers)
@@ -336,7 +357,7 @@ void SimBatch::update_track_state(std::size_t car, double dt) {
 
 void SimBatch::write_car_pages(std::size_t car) {
     const CarState& st = cars_[car];
-    const CarProgress& pr = progress_[car];
+    CarProgress& pr = progress_[car];
     const CarInput& in = inputs_[car];
     const VehicleParams& p = model_.params();
     const double sy = std::sin(st.yaw), cy = std::cos(st.yaw);
@@ -361,15 +382,30 @@ void SimBatch::write_car_pages(std::size_t car) {
     ph.accG[0] = float(st.ay / kGravity);
     ph.accG[1] = float(st.az / kGravity);
     ph.accG[2] = float(st.ax / kGravity);
-    ph.localVelocity[0] = float(st.vy);
-    ph.localVelocity[1] = 0.f;
-    ph.localVelocity[2] = float(st.vx);
-    ph.localAngularVel[0] = 0.f;
+    // Body attitude: the road's slope plus the chassis on its springs (the rigid model's wheel loads
+    // through the page's wheel rates): pitch + = nose up, roll + = leaning right (left side up).
+    const double kf = p.wheel_rate_front_n_m, kr = p.wheel_rate_rear_n_m;
+    const double comp[4] = {st.fz[0] / kf, st.fz[1] / kf, st.fz[2] / kr, st.fz[3] / kr};  // spring compression, m
+    const double body_pitch = ((comp[2] + comp[3]) - (comp[0] + comp[1])) / 2.0 / p.wheelbase();
+    const double body_roll = ((comp[1] - comp[0]) / p.track_front_m + (comp[3] - comp[2]) / p.track_rear_m) / 2.0;
+    const double pitch = std::atan(grade) + body_pitch;
+    const double roll = body_roll;
+    const CarAxes axes = car_axes(st.yaw, pitch, roll);
+    ph.localVelocity[0] = float(dot3(axes.left, ph.velocity));
+    ph.localVelocity[1] = float(dot3(axes.up, ph.velocity));
+    ph.localVelocity[2] = float(dot3(axes.forward, ph.velocity));
+    // Pitch and roll rates over the step that led to these pages (0 on the first pages after a reset).
+    const double since = pr.time_s - pr.page_time_s;
+    const bool rates = pr.page_time_s >= 0.0 && since > 0.0;
+    ph.localAngularVel[0] = rates ? float(-(pitch - pr.page_pitch) / since) : 0.f;  // about left: + = nose down
     ph.localAngularVel[1] = float(st.r);
-    ph.localAngularVel[2] = 0.f;
+    ph.localAngularVel[2] = rates ? float((roll - pr.page_roll) / since) : 0.f;
+    pr.page_pitch = pitch;
+    pr.page_roll = roll;
+    pr.page_time_s = pr.time_s;
     ph.heading = float(st.yaw);
-    ph.pitch = float(std::atan(grade));
-    ph.roll = 0.f;
+    ph.pitch = float(pitch);
+    ph.roll = float(roll);
     ph.cgHeight = float(p.cog_height_m);
     const double wx[4] = {p.cog_to_front_m, p.cog_to_front_m, -p.cog_to_rear_m, -p.cog_to_rear_m};
     const double wy[4] = {p.track_front_m / 2, -p.track_front_m / 2, p.track_rear_m / 2, -p.track_rear_m / 2};
@@ -378,20 +414,21 @@ void SimBatch::write_car_pages(std::size_t car) {
     const double m = p.mass_kg, L = p.wheelbase();
     for (int i = 0; i < 4; ++i) {
         const bool front = i < 2;
-        const double rate = front ? p.wheel_rate_front_n_m : p.wheel_rate_rear_n_m;
         const double alpha = st.slip_angle[i];
         ph.wheelSlip[i] = float(std::sqrt(st.slip_ratio[i] * st.slip_ratio[i] + alpha * alpha));
         ph.wheelLoad[i] = float(st.fz[i]);
-        ph.wheelsPressure[i] = kTyrePressurePsi;
+        ph.wheelsPressure[i] = float(model_.tyre_pressure_psi(st.tyre_core_c[i]));
         ph.wheelAngularSpeed[i] = float(st.omega[i]);
-        ph.tyreWear[i] = 100.f;
+        ph.tyreWear[i] = float(100.0 * (1.0 - st.tyre_wear[i]));
         ph.tyreDirtyLevel[i] = 0.f;
-        ph.tyreCoreTemperature[i] = kTyreTempC;
+        ph.tyreCoreTemperature[i] = float(st.tyre_core_c[i]);
         ph.camberRAD[i] = front ? -0.060f : -0.035f;
-        ph.suspensionTravel[i] = float(std::clamp(st.fz[i] / rate, 0.0, p.suspension_max_travel_m));
-        ph.brakeTemp[i] = kBrakeTempC;
-        ph.tyreTempI[i] = ph.tyreTempM[i] = ph.tyreTempO[i] = kTyreTempC;
-        ph.tyreTemp[i] = kTyreTempC;
+        ph.suspensionTravel[i] = float(std::clamp(comp[i], 0.0, p.suspension_max_travel_m));
+        ph.brakeTemp[i] = float(st.brake_c[i]);
+        ph.tyreTempI[i] = float(st.tyre_surface_c[i] + kTreadSpreadC);
+        ph.tyreTempM[i] = float(st.tyre_surface_c[i]);
+        ph.tyreTempO[i] = float(st.tyre_surface_c[i] - kTreadSpreadC);
+        ph.tyreTemp[i] = float(st.tyre_surface_c[i]);
         // contact point: wheel position in the world (heading frame), on the road
         const double px = st.x + wx[i] * sy + wy[i] * cy;
         const double pz = st.z + wx[i] * cy - wy[i] * sy;
@@ -405,7 +442,9 @@ void SimBatch::write_car_pages(std::size_t car) {
         ph.tyreContactHeading[i][0] = float(std::sin(wheel_heading));
         ph.tyreContactHeading[i][1] = 0.f;
         ph.tyreContactHeading[i][2] = float(std::cos(wheel_heading));
-        ph.mz[i] = 0.f;
+        // Self-aligning torque: the lateral force through a pneumatic trail that vanishes at the peak.
+        const double peak = front ? p.tyre_peak_slip_angle_front_rad : p.tyre_peak_slip_angle_rear_rad;
+        ph.mz[i] = float(-st.fy[i] * kPneumaticTrailM * std::max(0.0, 1.0 - std::fabs(alpha) / peak));
         ph.fx[i] = float(st.fx[i]);
         ph.fy[i] = float(st.fy[i]);
         ph.slipRatio[i] = float(st.slip_ratio[i]);

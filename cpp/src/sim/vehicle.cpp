@@ -83,6 +83,27 @@ double VehicleModel::tyre_mu(bool front, double fz) const {
     return std::max(p_.tyre_mu_floor, lo + slope * (fz - p_.tyre_mu_load_lo_n));
 }
 
+double VehicleModel::tyre_pressure_psi(double core_c) const {
+    constexpr double kAtmPsi = 14.696, kZeroC = 273.15;
+    const double hot_abs = p_.tyre_hot_pressure_psi + kAtmPsi;
+    return hot_abs * (core_c + kZeroC) / (p_.tyre_hot_core_c + kZeroC) - kAtmPsi;
+}
+
+void VehicleModel::update_thermal(CarState& s, int i, double slip_power_w, double brake_power_w, double dt) const {
+    const VehicleParams& p = p_;
+    const double v = std::fabs(s.vx);
+    double& ts = s.tyre_surface_c[i];
+    double& tc = s.tyre_core_c[i];
+    const double to_core = p.tyre_surface_core_w_k * (ts - tc);
+    const double to_air = (p.tyre_cooling_w_k + p.tyre_cooling_w_k_per_mps * v) * (ts - p.ambient_c);
+    ts += dt * (p.tyre_heat_share * slip_power_w - to_core - to_air) / p.tyre_surface_heat_j_k;
+    tc += dt * to_core / p.tyre_core_heat_j_k;
+    s.tyre_wear[i] = std::min(1.0, s.tyre_wear[i] + p.tyre_wear_per_mj * 1e-6 * slip_power_w * dt);
+    double& tb = s.brake_c[i];
+    const double brake_cool = (p.brake_cooling_w_k + p.brake_cooling_w_k_per_mps * v) * (tb - p.ambient_c);
+    tb += dt * (brake_power_w - brake_cool) / p.brake_heat_j_k;
+}
+
 CarState VehicleModel::make_state(double x, double z, double yaw, double speed) const {
     CarState s;
     s.x = x;
@@ -94,6 +115,9 @@ CarState VehicleModel::make_state(double x, double z, double yaw, double speed) 
     s.engine_rpm = std::max(p_.idle_rpm, speed / p_.tyre_radius_m / ratio(s.gear) / kRpmToRadS);
     s.ers_energy_j = p_.ers_energy_per_lap_j;
     s.fuel_l = p_.fuel_l;
+    s.tyre_surface_c.fill(p_.tyre_start_c);
+    s.tyre_core_c.fill(p_.tyre_start_c);
+    s.brake_c.fill(p_.brake_start_c);
     const double m = p_.mass_kg, L = p_.wheelbase();
     s.fz = {m * kGravity * p_.cog_to_rear_m / L / 2, m * kGravity * p_.cog_to_rear_m / L / 2,
             m * kGravity * p_.cog_to_front_m / L / 2, m * kGravity * p_.cog_to_front_m / L / 2};
@@ -118,14 +142,24 @@ void VehicleModel::update_gear(CarState& s, const CarControls& c, double dt) con
         return;
     }
     if (s.since_shift_s < p_.min_shift_interval_s) return;
-    const double w = 0.5 * (s.omega[kRL] + s.omega[kRR]);
-    const double rpm = w / ratio(s.gear) / kRpmToRadS;
-    if (rpm > p_.upshift_rpm && s.gear < kGearCount) {
+    // Shift on the engine speed the car's road speed gives (the driven wheels without slip), not on
+    // the spinning rear wheels: a launch on a spinning axle stays in its gear (on the rev limiter,
+    // which cuts the torque until the tyres grip) instead of climbing through the box at 30 km/h.
+    const double w_road = std::max(s.vx, 0.0) / p_.tyre_radius_m;
+    const double w_rear = 0.5 * (s.omega[kRL] + s.omega[kRR]);
+    const double rpm_road = w_road / ratio(s.gear) / kRpmToRadS;
+    const double rpm_engine = w_rear / ratio(s.gear) / kRpmToRadS;
+    // Up when the engine reaches the shift point and the rear tyres slip no more than a tyre working
+    // at its traction peak does (the road speed is within the allowance of the wheel speed).
+    if (s.gear < kGearCount && rpm_engine > p_.upshift_rpm &&
+        rpm_road > p_.upshift_rpm * (1.0 - p_.upshift_slip_allowance)) {
         ++s.gear;
         s.since_shift_s = 0;
     } else if (s.gear > 1) {
-        const double rpm_lower = w / ratio(s.gear - 1) / kRpmToRadS;
-        if (rpm_lower < p_.downshift_rpm || (rpm < p_.idle_rpm + 1500.0)) {
+        // Down on the engine (rear wheel) speed, as before: a spinning axle only raises it, so it never
+        // fakes a downshift; under braking the slightly earlier downshifts keep the reference laps.
+        const double rpm_lower = w_rear / ratio(s.gear - 1) / kRpmToRadS;
+        if (rpm_lower < p_.downshift_rpm || (rpm_engine < p_.idle_rpm + 1500.0)) {
             if (rpm_lower < p_.upshift_rpm - 200.0) {
                 --s.gear;
                 s.since_shift_s = 0;
@@ -279,6 +313,9 @@ void VehicleModel::step(CarState& s, const CarControls& c, const RoadContact& ro
             fx *= d / f_abs;
             fy *= d / f_abs;
         }
+
+        // Heat: the patch's sliding power (longitudinal and lateral slip velocity) and the brake's.
+        update_thermal(s, i, std::fabs(fx * slip_vx) + std::fabs(fy * vwy), wheel_brake[i] * std::fabs(w_new), dt);
 
         s.fz[i] = fz[i];
         s.fx[i] = fx;

@@ -113,6 +113,8 @@ def run_process(
                     runner.run_for(min(SLICE_S, left))
                 else:
                     runner.run_for(SLICE_S)
+                for note in runner.take_notes():  # e.g. a CSP controls page too small to drive from
+                    print(f"ac-core sim: {note}", file=sys.stderr, flush=True)
             stats = dict(runner.stats, stopped_by_signal=stop.reason)
         if runner.csp_stats is not None:
             stats["csp"] = runner.csp_stats

@@ -16,7 +16,10 @@
 //  * the handbrake brakes like the foot brake (the model has no separate handbrake);
 //  * with either autoclutch flag on the clutch field is ignored (engaged); otherwise clutch 1 =
 //    engaged, 0 = disengaged;
-//  * pause holds physics (and packet_id) at the next tick; time_scale <= 0 or NaN counts as 1.
+//  * pause holds physics (and packet_id) at the next tick; time_scale <= 0 or NaN counts as 1;
+//  * a CarControls page of 68..71 bytes is CSP 0.1.78's struct (no autoshift_active: the simulator's
+//    own gearbox setting applies); a smaller one is refused, with a note saying why (take_notes()).
+//    Only POSIX shows a page's exact size: a Windows view is page-granular (4096 bytes).
 #pragma once
 
 #include <array>
@@ -48,6 +51,8 @@ struct CspServerStats {
     uint64_t teleports_position = 0;
     uint64_t restarts = 0;        // restart_session edges
     uint64_t invalid_time_scales = 0;
+    uint64_t refused_controls = 0;  // attempts on a controls page too small to be CSP's struct
+    std::string last_refusal;       // why (one line), empty if none
     // Edges (0 -> 1) of every one-byte control of the controls page, by kCspControlsFields index.
     std::array<uint64_t, std::size(kCspControlsFields)> edges{};
     CspCarControls last_controls{};
@@ -75,12 +80,16 @@ public:
     bool controls_attached() const noexcept { return controls_page_.valid(); }
     const CspServerStats& stats() const noexcept { return stats_; }
     std::vector<std::string> page_names() const;
+    // Lines to log since the last call (a refused controls page); bounded.
+    std::vector<std::string> take_notes();
     void close() noexcept;
 
 private:
     void try_attach_controls() noexcept;
     void try_attach_sim_state() noexcept;
     static bool writer_left(const SharedPage& page) noexcept;
+    void refuse_controls(const std::string& name, std::size_t size);
+    static constexpr std::size_t kMaxNotes = 16;
 
     std::string prefix_;
     int car_index_;
@@ -93,6 +102,9 @@ private:
     std::unique_ptr<CspPageWriter> car_writer_, car_public_writer_;
     CspSimDirectives directives_;
     CspCarControls controls_{};
+    bool controls_have_autoshift_ = true;
+    std::size_t refused_size_ = 0;
+    std::vector<std::string> notes_;
     uint8_t last_restart_ = 0;
     bool driving_ = false;
     bool pending_restart_ = false;

@@ -71,6 +71,8 @@ public:
     // The CSP side (nullptr unless options.csp). Read its stats only while run_for is not running.
     const CspServer* csp() const noexcept { return csp_.get(); }
     double effective_time_scale() const noexcept { return effective_scale_; }
+    // Lines the loop wants logged (a refused CSP controls page). Call between run_for calls.
+    std::vector<std::string> take_notes() { return csp_ ? csp_->take_notes() : std::vector<std::string>{}; }
     std::vector<std::string> page_names() const;
 
 private:

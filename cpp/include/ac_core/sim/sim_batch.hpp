@@ -77,7 +77,17 @@ struct CarProgress {
     int32_t packet_id = 0;
     int32_t graphics_packet_id = 0;
     double distance_traveled = 0; // odometer, m
+    // body attitude of the last pages (rad) and when they were written, for the pitch and roll rates
+    double page_pitch = 0, page_roll = 0, page_time_s = -1;
 };
+
+// The car's axes in the world frame (x, y up, z) from the page's heading, pitch (+ = nose up) and
+// roll (+ = left side up, i.e. leaning right: the right-hand rule about the forward axis in the
+// page's (left, up, forward) frame). The page's local vectors are components along these axes.
+struct CarAxes {
+    double left[3], up[3], forward[3];
+};
+CarAxes car_axes(double heading, double pitch, double roll);
 
 class SimBatch {
 public:

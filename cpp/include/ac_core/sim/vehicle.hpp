@@ -5,7 +5,8 @@
 // velocities vx forward and vy to the LEFT, yaw rate r = dpsi/dt (+ = turning left); four wheel spin
 // states, relaxed lateral slip per tyre, load transfer from the previous tick's accelerations, aero,
 // power unit with an automatic (or manual) 8-speed gearbox and a limited-slip differential, brakes
-// with a front bias, rolling resistance and road grade. The car-local page axes follow from the
+// with a front bias, rolling resistance and road grade; tyre and brake temperatures and tyre wear
+// (for the pages only). The car-local page axes follow from the
 // same frame: [0] = left, [1] = up, [2] = forward. See docs/simulator.md.
 //
 // Stiff parts are integrated so that they stay stable at one 3 ms tick: the wheel spin with a
@@ -58,6 +59,8 @@ struct CarState {
     double fuel_l = 0;
     bool drs_open = false;
     bool auto_shift = true;
+    // thermal state (pages only): tyre surface / core and brake disc temperatures (C), tread used (0..1)
+    std::array<double, 4> tyre_surface_c{}, tyre_core_c{}, brake_c{}, tyre_wear{};
     // filtered body accelerations used for load transfer (m/s^2, vx/vy axes)
     double ax_filtered = 0, ay_filtered = 0;
     // outputs of the last tick (for pages and tests)
@@ -87,10 +90,13 @@ public:
     int best_gear(double speed) const;     // the gear the automatic box picks for a speed
     // Tyre friction coefficient at a load (before surface grip), front or rear axle.
     double tyre_mu(bool front, double fz) const;
+    // Gauge tyre pressure (psi) of a core temperature: the gas at constant volume (ideal gas).
+    double tyre_pressure_psi(double core_c) const;
     static constexpr double kRpmToRadS = 3.14159265358979323846 / 30.0;
 
 private:
     void update_gear(CarState& s, const CarControls& c, double dt) const;
+    void update_thermal(CarState& s, int wheel, double slip_power_w, double brake_power_w, double dt) const;
 
     VehicleParams p_;
     double wheel_x_[4], wheel_y_[4];       // wheel positions from the CoG, body axes

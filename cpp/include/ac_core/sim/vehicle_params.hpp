@@ -80,6 +80,9 @@ struct VehicleParams {
     double upshift_rpm = 11800.0;
     double downshift_rpm = 9000.0;          // downshift when the lower gear would run below upshift - margin
     double min_shift_interval_s = 0.15;
+    // The automatic box shifts up only while the road speed is within this share of the rear wheel
+    // speed (slip ratio <= ~0.14, just past the tyre's 0.11 peak): it holds the gear on a spinning axle.
+    double upshift_slip_allowance = 0.12;
     double launch_rpm = 9000.0;             // clutch slips to this rpm when pulling away
     // Limited-slip differential: locking torque = preload + ramp * |input torque|, driven by the
     // rear wheel speed difference with this gain.
@@ -101,6 +104,26 @@ struct VehicleParams {
     double ride_height_front_m = 0.030;
     double ride_height_rear_m = 0.075;
     double suspension_max_travel_m = 0.06;
+
+    // ---- temperatures, pressures, wear (pages only: grip does not depend on them, docs/simulator.md) ----
+    // Lumped model per wheel: a tyre surface and a core node, heated by the sliding power (force x
+    // slip velocity) of the patch and cooled by the air and the road faster with speed; a brake disc
+    // heated by the braking power (torque x wheel speed) and cooled likewise.
+    double ambient_c = 24.0;                    // air (page airTemp); the road is 32 C
+    double tyre_start_c = 80.0;                 // out of the tyre blankets
+    double brake_start_c = 150.0;
+    double tyre_heat_share = 0.7;               // share of the sliding power that heats the tyre (rest: road)
+    double tyre_surface_heat_j_k = 3000.0;      // tread surface layer
+    double tyre_core_heat_j_k = 15000.0;        // carcass and gas
+    double tyre_surface_core_w_k = 300.0;
+    double tyre_cooling_w_k = 15.0;             // surface to air and road, standing
+    double tyre_cooling_w_k_per_mps = 1.2;      // ... growing with speed (forced convection)
+    double tyre_hot_pressure_psi = 21.5;        // gauge pressure at tyre_hot_core_c (2022 minimums ~20-23 psi)
+    double tyre_hot_core_c = 100.0;
+    double tyre_wear_per_mj = 0.004;            // share of the tread per MJ of sliding energy (~0.5 %/lap)
+    double brake_heat_j_k = 1500.0;             // carbon disc and pads, per wheel
+    double brake_cooling_w_k = 10.0;
+    double brake_cooling_w_k_per_mps = 0.8;
 
     // ---- fuel ----
     double fuel_l = 10.0;                   // quali fuel (~7 kg at 0.75 kg/l), counted in mass_kg
