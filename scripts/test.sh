@@ -14,7 +14,7 @@ echo "== install"
 "$PY" -m pip install -q ".[test,distributed]"
 
 echo "== ruff"
-"$PY" -m ruff check python tests benchmarks
+"$PY" -m ruff check python tests benchmarks examples
 
 echo "== C++ tests, ASan + UBSan"
 cmake -S . -B build/ci-asan -DAC_CORE_BUILD_TESTS=ON -DAC_CORE_BUILD_PYTHON=OFF \
