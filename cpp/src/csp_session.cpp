@@ -143,7 +143,15 @@ void CspSession::wait_for_car(double timeout_s) {
     const int64_t deadline = steady_now_ns() + s_to_ns(std::max(0.0, timeout_s));
     for (;;) {
         if (SharedPage::exists(name)) {
-            SharedPage page = SharedPage::open_existing(name);
+            SharedPage page;
+            try {
+                page = SharedPage::open_existing(name);
+            } catch (const SharedPageError& e) {
+                // Created but not yet sized by its writer (0 bytes for an instant): wait on.
+                if (e.code() != SharedPageError::Code::TooSmall || steady_now_ns() >= deadline) throw;
+                sleep_ns(1'000'000);
+                continue;
+            }
             if (page.size() < kCspCarSize)
                 throw CspError(CspError::Code::CarNotFound,
                                "'" + SharedPage::os_name(name) + "' has " + std::to_string(page.size()) +

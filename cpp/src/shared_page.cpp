@@ -369,21 +369,23 @@ SharedPage SharedPage::create(const std::string& name, std::size_t size, unsigne
                 add_note("replaced the leftover page " + shm_path(os) + " (" + why + "; its creator is gone)");
             continue;
         }
-        // Blocking: a process checking for leftovers holds the lock only for that instant. If it found
-        // our page before we locked it (unlocked, 0 bytes: a leftover to it) it removed the name; then
-        // the name no longer refers to our object and we start over.
-        const int lock_err = lock_fd(fd, LOCK_EX);
-        if (lock_err == 0 && !name_refers_to(os, fd)) {
-            ::close(fd);
-            continue;
-        }
-        ::fchmod(fd, mode_t(mode));  // umask must not widen or narrow what was asked for
+        // Sized first, so a reader that sees the name finds a 0-byte page only for the one system call
+        // in between (readers refuse empty pages; waiting ones retry).
         if (::ftruncate(fd, off_t(size)) != 0) {
             const int err = errno;
             if (name_refers_to(os, fd)) ::shm_unlink(os.c_str());
             ::close(fd);
             throw SharedPageError(SharedPageError::Code::System, "ftruncate(" + shm_path(os) + ") failed: " + std::strerror(err));
         }
+        // Blocking: a process checking for leftovers holds the lock only for that instant. If it found
+        // our page before we locked it (unlocked: a leftover to it) it removed the name; then the name
+        // no longer refers to our object and we start over.
+        const int lock_err = lock_fd(fd, LOCK_EX);
+        if (lock_err == 0 && !name_refers_to(os, fd)) {
+            ::close(fd);
+            continue;
+        }
+        ::fchmod(fd, mode_t(mode));  // umask must not widen or narrow what was asked for
         void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
             const int err = errno;
