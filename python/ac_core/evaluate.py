@@ -84,7 +84,7 @@ def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWr
             "tyres_out": raw["numberOfTyresOut"], "reward": reward,
         }  # fmt: skip
         if writer is not None:
-            writer.write(row, flush=result.steps % 200 == 0)
+            writer.write(row)
         trace["t"].append(row["time"])
         trace["x"].append(x)
         trace["z"].append(z)

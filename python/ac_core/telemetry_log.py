@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ac_core.errors import AcCoreError, InputError
+from ac_core.errors import AcCoreError, InputError, describe_os_error
 
 ROLLOUT_COLUMNS = [
     "time", "s", "x", "y", "z", "speed_kmh", "throttle", "brake", "steer", "gear", "rpm", "lateral",
@@ -68,12 +68,6 @@ def _with_file(error: OSError, path: Path) -> OSError:
         error.filename = str(path)
         return error
     return OSError(code, os.strerror(code), str(path))
-
-
-def _os_reason(exc: OSError) -> str:
-    from ac_core.cli import describe_os_error  # the CLI's wording of OS errors, with the usual fixes
-
-    return describe_os_error(exc)
 
 
 class _RowFile:
@@ -278,7 +272,7 @@ class TelemetryWriter:
         folder = self.stem.parent
         if isinstance(error, FileExistsError) and not folder.is_dir():
             return f"{folder} is a file, not a folder (choose another --out)"
-        reason = _os_reason(error if error.filename else OSError(error.errno, error.strerror, str(folder)))
+        reason = describe_os_error(error if error.filename else OSError(error.errno, error.strerror, str(folder)))
         return reason if reason.endswith(")") else f"{reason} (choose an --out in a folder you can write to)"
 
     @staticmethod
@@ -287,9 +281,9 @@ class TelemetryWriter:
         csv.writer(buf).writerow(values)
         return buf.getvalue().encode()
 
-    def write(self, row: dict[str, Any], flush: bool = False) -> None:
-        """Write one row to every format. ``flush`` is accepted for callers that ask for it: CSV and JSON
-        rows are already in the file, Parquet rows go out on the chunk cadence."""
+    def write(self, row: dict[str, Any]) -> None:
+        """Write one row to every format: CSV and JSON rows go to the file now, Parquet rows on the chunk
+        cadence."""
         if self._closed:
             raise RuntimeError("telemetry writer is closed")
         try:
@@ -311,9 +305,6 @@ class TelemetryWriter:
             except OSError as e:
                 self._fail(e)
 
-    def flush(self) -> None:
-        """Nothing to do: rows are written as they come (kept for callers of the old buffered writer)."""
-
     def kept(self) -> str:
         """'<n> in <file>, ...' for every format: the complete samples each file holds."""
         return ", ".join(f.kept() for f in (self._csv, self._json, self._parquet) if f is not None)
@@ -321,7 +312,7 @@ class TelemetryWriter:
     def _fail(self, error: OSError) -> None:
         self.close(after_error=True)
         raise RecordingError(
-            f"recording stopped after {self.rows} samples: {_os_reason(error)}; "
+            f"recording stopped after {self.rows} samples: {describe_os_error(error)}; "
             f"kept the complete samples: {self.kept()}"
         ) from None
 
@@ -346,7 +337,7 @@ class TelemetryWriter:
             self._close_files()
         if error is not None and not after_error:
             raise RecordingError(
-                f"finishing the recording failed: {_os_reason(error)}; kept the complete samples: {self.kept()}"
+                f"finishing the recording failed: {describe_os_error(error)}; kept the complete samples: {self.kept()}"
             ) from None
 
     def _close_files(self) -> None:

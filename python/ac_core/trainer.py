@@ -297,14 +297,21 @@ class Trainer:
                     break
         progress.close()
         stop_reason = outcome.stop_reason
-        failure = _first_failure(outcome.failure, self.learner.close)  # saved below, then raised again
+        failure = outcome.failure  # saved below, then raised again by finish_run
+        close_error = _attempt(self.learner.close)
+        if failure is None:
+            failure = close_error
+        elif close_error is not None:
+            _log(f"while stopping: {type(close_error).__name__}: {close_error}")
         try:
             account = finish_run(lambda: self.save("last.pt", with_replay=tcfg.save_replay), self.step,
                                  self.checkpoint_dir / "last.pt", failure)
         finally:
-            cleanups = [writer.close, self.env.close, getattr(self.evaluate, "close", lambda: None)]
-            for cleanup in cleanups:
-                _first_failure(failure or _ALREADY_SAVED, cleanup)
+            # The checkpoint is written (or its failure is being reported): errors here are only reported.
+            for cleanup in (writer.close, self.env.close, getattr(self.evaluate, "close", lambda: None)):
+                error = _attempt(cleanup)
+                if error is not None:
+                    _log(f"while stopping: {type(error).__name__}: {error}")
         wall = time.perf_counter() - start_time
         return TrainResult(self.step, self.episodes, self.agent.gradient_steps, self.best_score,
                            dict(self.last_eval), wall, stopped_early, stop_reason is not None, stop_reason, account)
@@ -354,19 +361,13 @@ def _log(message: str) -> None:
     print(f"ac-core: {message}", file=sys.stderr, flush=True)
 
 
-_ALREADY_SAVED = RuntimeError("the run's checkpoint is written")  # after it, cleanup errors are only reported
-
-
-def _first_failure(failure: BaseException | None, cleanup: Callable[[], object]) -> BaseException | None:
-    """Run a cleanup step; an error in it is reported, and returned only when nothing failed before."""
+def _attempt(cleanup: Callable[[], object]) -> Exception | None:
+    """Run one step of shutting down; its error is returned rather than raised."""
     try:
         cleanup()
     except Exception as exc:
-        if failure is not None:
-            _log(f"while stopping: {type(exc).__name__}: {exc}")
-            return failure
         return exc
-    return failure
+    return None
 
 
 def format_lap_time(seconds: float) -> str:

@@ -159,9 +159,8 @@ def run(args: argparse.Namespace) -> int:
     next_check = start
     # SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop
     # sees the request, the files are finished, and the summary line names the signal.
-    stop_request = stop_signals()
     try:
-        with stop_request as stop, ps, writer:
+        with stop_signals() as stop, ps, writer:
             while stop.reason is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
                 if physics_rate:
                     pid = ps.read_physics()

@@ -99,9 +99,8 @@ def run_process(
         csp_car_index=csp_car_index,
     )
     # SIGINT/SIGTERM/SIGHUP end the loop between slices; the pages are removed in close().
-    stop_request = stop_signals()
     try:
-        with stop_request as stop:
+        with stop_signals() as stop:
             if on_start is not None:
                 on_start(runner)
             t_end = None if duration_s is None else time.monotonic() + duration_s
