@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/csp_feeder.hpp"
-#include "ac_core/csp_page_io.hpp"
-#include "ac_core/csp_pages.hpp"
-#include "ac_core/csp_session.hpp"
-#include "ac_core/csp_watchdog.hpp"
+#include "ac_core/csp/feeder.hpp"
+#include "ac_core/csp/page_io.hpp"
+#include "ac_core/csp/pages.hpp"
+#include "ac_core/csp/session.hpp"
+#include "ac_core/csp/watchdog.hpp"
 #include "binding_registry.hpp"
 
 namespace py = pybind11;

@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "ac_core/liveness.hpp"
-#include "ac_core/pages.hpp"
-#include "ac_core/shared_page.hpp"
-#include "ac_core/snapshot.hpp"
+#include "ac_core/core/liveness.hpp"
+#include "ac_core/core/pages.hpp"
+#include "ac_core/core/shared_page.hpp"
+#include "ac_core/core/snapshot.hpp"
 #include "binding_registry.hpp"
 
 namespace py = pybind11;

@@ -8,18 +8,18 @@
 #include <memory>
 #include <string>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/pad.hpp"
-#include "ac_core/pad_feeder.hpp"
-#include "ac_core/poller.hpp"
-#include "ac_core/ring_bench.hpp"
-#include "ac_core/shared_page.hpp"
-#include "ac_core/stepper.hpp"
-#include "ac_core/telemetry.hpp"
-#include "ac_core/uinput_feeder.hpp"
-#include "ac_core/vjoy.hpp"
-#include "ac_core/vjoy_fake.hpp"
-#include "ac_core/vjoy_feeder.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/controls/pad.hpp"
+#include "ac_core/controls/pad_feeder.hpp"
+#include "ac_core/realtime/poller.hpp"
+#include "ac_core/realtime/ring_bench.hpp"
+#include "ac_core/core/shared_page.hpp"
+#include "ac_core/realtime/stepper.hpp"
+#include "ac_core/realtime/telemetry.hpp"
+#include "ac_core/controls/uinput_feeder.hpp"
+#include "ac_core/controls/vjoy.hpp"
+#include "ac_core/controls/vjoy_fake.hpp"
+#include "ac_core/controls/vjoy_feeder.hpp"
 #include "binding_registry.hpp"
 
 namespace py = pybind11;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 #include "binding_registry.hpp"
 
 namespace py = pybind11;

@@ -8,15 +8,15 @@
 #include <string>
 #include <thread>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/csp_feeder.hpp"
-#include "ac_core/csp_page_io.hpp"
-#include "ac_core/csp_pages.hpp"
-#include "ac_core/csp_session.hpp"
-#include "ac_core/csp_watchdog.hpp"
-#include "ac_core/shared_page.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/csp/feeder.hpp"
+#include "ac_core/csp/page_io.hpp"
+#include "ac_core/csp/pages.hpp"
+#include "ac_core/csp/session.hpp"
+#include "ac_core/csp/watchdog.hpp"
+#include "ac_core/core/shared_page.hpp"
 #include "ac_core/sim/realtime_runner.hpp"
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 #include "check.hpp"
 #include "test_util.hpp"
 

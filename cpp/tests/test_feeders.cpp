@@ -5,11 +5,11 @@
 #include <limits>
 #include <string>
 
-#include "ac_core/pad.hpp"
-#include "ac_core/pad_feeder.hpp"
-#include "ac_core/uinput_feeder.hpp"
-#include "ac_core/vjoy_fake.hpp"
-#include "ac_core/vjoy_feeder.hpp"
+#include "ac_core/controls/pad.hpp"
+#include "ac_core/controls/pad_feeder.hpp"
+#include "ac_core/controls/uinput_feeder.hpp"
+#include "ac_core/controls/vjoy_fake.hpp"
+#include "ac_core/controls/vjoy_feeder.hpp"
 #include "check.hpp"
 #include "test_util.hpp"
 

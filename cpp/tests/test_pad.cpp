@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/pad.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/controls/pad.hpp"
 #include "check.hpp"
 #include "test_util.hpp"
 

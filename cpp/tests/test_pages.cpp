@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "ac_core/pages.hpp"
-#include "ac_core/shared_page.hpp"
+#include "ac_core/core/pages.hpp"
+#include "ac_core/core/shared_page.hpp"
 #include "check.hpp"
 #include "test_util.hpp"
 

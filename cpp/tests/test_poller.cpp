@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/poller.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/realtime/poller.hpp"
 #include "check.hpp"
 
 using namespace ac_core;

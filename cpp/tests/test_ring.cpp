@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "ac_core/seqlock.hpp"
-#include "ac_core/spsc_ring.hpp"
+#include "ac_core/core/seqlock.hpp"
+#include "ac_core/realtime/spsc_ring.hpp"
 #include "check.hpp"
 
 using namespace ac_core;

@@ -6,10 +6,10 @@
 #include <thread>
 #include <vector>
 
-#include "ac_core/liveness.hpp"
-#include "ac_core/shared_page.hpp"
-#include "ac_core/snapshot.hpp"
-#include "ac_core/word_copy.hpp"
+#include "ac_core/core/liveness.hpp"
+#include "ac_core/core/shared_page.hpp"
+#include "ac_core/core/snapshot.hpp"
+#include "ac_core/core/word_copy.hpp"
 #include "check.hpp"
 
 #ifdef _WIN32

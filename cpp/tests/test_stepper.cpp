@@ -5,8 +5,8 @@
 #include <cmath>
 #include <thread>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/stepper.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/realtime/stepper.hpp"
 #include "check.hpp"
 
 using namespace ac_core;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 #include "check.hpp"
 
 using namespace ac_core;

@@ -5,7 +5,7 @@
 
 #include "ac_core/sim/reference_driver.hpp"
 #include "ac_core/sim/sim_batch.hpp"
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 #include "ac_core/sim/vehicle.hpp"
 #include "check.hpp"
 

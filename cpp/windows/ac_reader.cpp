@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/pages.hpp"
-#include "ac_core/shared_page.hpp"
-#include "ac_core/snapshot.hpp"
+#include "ac_core/core/pages.hpp"
+#include "ac_core/core/shared_page.hpp"
+#include "ac_core/core/snapshot.hpp"
 #include "ac_stand_in.hpp"
 #include "check.hpp"
 

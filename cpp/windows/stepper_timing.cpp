@@ -9,8 +9,8 @@
 
 #include <cstdio>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/stepper.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/realtime/stepper.hpp"
 #include "check.hpp"
 
 #ifndef CREATE_WAITABLE_TIMER_HIGH_RESOLUTION

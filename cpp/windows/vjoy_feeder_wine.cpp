@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "ac_core/pad_page.hpp"
-#include "ac_core/vjoy.hpp"
-#include "ac_core/vjoy_feeder.hpp"
+#include "ac_core/controls/pad_page.hpp"
+#include "ac_core/controls/vjoy.hpp"
+#include "ac_core/controls/vjoy_feeder.hpp"
 #include "check.hpp"
 #include "fake_vjoy/fake_vjoy_record.hpp"
 

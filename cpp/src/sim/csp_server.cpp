@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "ac_core/clock.hpp"
-#include "ac_core/csp_watchdog.hpp"
-#include "ac_core/word_copy.hpp"
+#include "ac_core/core/clock.hpp"
+#include "ac_core/csp/watchdog.hpp"
+#include "ac_core/core/word_copy.hpp"
 
 namespace ac_core::sim {
 

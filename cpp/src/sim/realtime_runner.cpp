@@ -4,7 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "ac_core/clock.hpp"
+#include "ac_core/core/clock.hpp"
 
 namespace ac_core::sim {
 

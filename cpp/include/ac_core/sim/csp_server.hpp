@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/csp_page_io.hpp"
-#include "ac_core/csp_pages.hpp"
-#include "ac_core/shared_page.hpp"
+#include "ac_core/csp/page_io.hpp"
+#include "ac_core/csp/pages.hpp"
+#include "ac_core/core/shared_page.hpp"
 #include "ac_core/sim/sim_batch.hpp"
 
 namespace ac_core::sim {

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/pad.hpp"
+#include "ac_core/controls/pad.hpp"
 #include "ac_core/sim/csp_server.hpp"
-#include "ac_core/shared_page.hpp"
+#include "ac_core/core/shared_page.hpp"
 #include "ac_core/sim/sim_batch.hpp"
-#include "ac_core/snapshot.hpp"
+#include "ac_core/core/snapshot.hpp"
 
 namespace ac_core::sim {
 

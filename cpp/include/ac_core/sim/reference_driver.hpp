@@ -18,7 +18,7 @@
 
 #include "ac_core/sim/sim_batch.hpp"
 #include "ac_core/sim/vehicle.hpp"
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 
 namespace ac_core::sim {
 

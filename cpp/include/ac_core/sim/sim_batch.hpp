@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "ac_core/pages.hpp"
+#include "ac_core/core/pages.hpp"
 #include "ac_core/sim/vehicle.hpp"
-#include "ac_core/track.hpp"
+#include "ac_core/track/track.hpp"
 
 namespace ac_core::sim {
 
