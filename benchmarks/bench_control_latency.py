@@ -31,7 +31,7 @@ import pytest
 
 import ac_core
 from ac_core import _core, cli
-from ac_core.telemetry import TelemetryStream, empty_frame
+from ac_core.telemetry_stream import TelemetryStream, empty_frame
 
 from .bench_snapshot import ctypes_physics_struct
 from .conftest import full_run, record

@@ -91,8 +91,8 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def test_single_process_trainer(benchmark, tmp_path: Path) -> None:
-    from ac_core.trainer import Trainer
-    from ac_core.training import make_env_factory
+    from ac_core.train.loop import Trainer
+    from ac_core.train.racing import make_env_factory
 
     factory, _ = make_env_factory(bench_config(tmp_path))
     trainers: list[Trainer] = []
@@ -164,7 +164,7 @@ def transition_batch(obs_dim: int, count: int = BATCH) -> TransitionBatch:
 @pytest.mark.parametrize("path", ["in_process", "ray_actor"])
 def test_push_cost_per_transition(benchmark, local_ray: Path, path: str) -> None:
     from ac_core.distributed.actors import ReplayActor
-    from ac_core.distributed.driver import env_spaces
+    from ac_core.train.racing import env_spaces
 
     obs_dim, _ = env_spaces(bench_config(local_ray))
     batch = transition_batch(obs_dim)
@@ -185,7 +185,7 @@ def test_push_cost_per_transition(benchmark, local_ray: Path, path: str) -> None
 def test_weight_sync_cost(benchmark, local_ray: Path, path: str) -> None:
     from ac_core.agents.agent import IQNAgent
     from ac_core.distributed.actors import LearnerActor, ReplayActor
-    from ac_core.distributed.driver import env_spaces
+    from ac_core.train.racing import env_spaces
 
     cfg = bench_config(local_ray)
     obs_dim, n_actions = env_spaces(cfg)

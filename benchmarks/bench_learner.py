@@ -41,9 +41,8 @@ def _config(mode: str, steps: int, tmp: Path) -> Any:
 
 def run_training(mode: str, steps: int, tmp: Path) -> dict[str, np.ndarray]:
     """Trains `steps` env steps; returns the reaction times and step lateness after learning starts (ms)."""
-    from ac_core.racing import lap_metrics
-    from ac_core.trainer import Trainer, TrainerHooks
-    from ac_core.training import make_env_factory
+    from ac_core.train.loop import Trainer, TrainerHooks
+    from ac_core.train.racing import lap_metrics, make_env_factory
 
     cfg = _config(mode, steps, tmp)
     make_env, _ = make_env_factory(cfg)

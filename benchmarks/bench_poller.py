@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from ac_core import _core
-from ac_core.publisher import PagePublisher
-from ac_core.telemetry import TelemetryStream
+from ac_core.telemetry_stream import TelemetryStream
+from ac_core.testing.page_publisher import PagePublisher
 
 from .conftest import full_run, percentiles_ns, record
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ac_core import _core
-from ac_core.telemetry import empty_frames
+from ac_core.telemetry_stream import empty_frames
 
 from .conftest import full_run, record
 

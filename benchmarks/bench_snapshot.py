@@ -16,7 +16,7 @@ import pytest
 
 from ac_core import _core
 from ac_core import pages as P
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 
 from .conftest import record
 

@@ -14,7 +14,7 @@ from ac_core import pages as P
 from ac_core import shm
 from ac_core.cli import main
 from ac_core.commands import bench as bench_cmd
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

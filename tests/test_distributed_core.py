@@ -61,7 +61,7 @@ def test_collector_replay_learner_round_trip_keeps_the_replay_ratio() -> None:
 
     train = learner.train_for(0.0, replay)
     # Learning became possible now (>= 200 stored); credit counts only the steps from here on.
-    assert train.updates == 0 and learner.credit_start == steps
+    assert train.updates == 0 and learner.credit.pending == 0
     collector.run(100)
     due = (replay.counters()[0] - steps) // 4  # train_freq 4, gradient_steps 1
     train = learner.train_for(5.0, replay)
@@ -77,7 +77,7 @@ def test_collector_replay_learner_round_trip_keeps_the_replay_ratio() -> None:
 
 def test_learner_drops_credit_beyond_its_backlog_and_counts_it() -> None:
     collector, replay, learner = cartpole_setup()
-    learner.max_backlog = 10
+    learner.credit.max_backlog = 10
     collector.run(100)
     learner.due_updates(*replay.counters())  # learning becomes possible here
     start = replay.counters()[0]
@@ -212,6 +212,6 @@ def test_the_single_machine_path_does_not_import_ray() -> None:
     import subprocess
     import sys
 
-    code = "import sys, ac_core, ac_core.trainer, ac_core.training, ac_core.cli; print('ray' in sys.modules)"
+    code = "import sys, ac_core, ac_core.train.loop, ac_core.train, ac_core.cli; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

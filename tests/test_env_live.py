@@ -17,7 +17,7 @@ from ac_core.env import AssettoCorsaEnv, EnvConfigError
 from ac_core.env.backends.live import AcBackend, GameStoppedError
 from ac_core.env.core import RacingCore
 from ac_core.env.settings import make_settings
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 
 
 class FakeAc:

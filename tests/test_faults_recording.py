@@ -26,7 +26,7 @@ import pytest
 
 from ac_core import _core, shm
 from ac_core.pages import AcStatus
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 from tests.processes import CLI, cli_env, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals, /dev/shm page files")

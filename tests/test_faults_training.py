@@ -27,7 +27,7 @@ import torch
 from ac_core.checkpoint import load_checkpoint, save_checkpoint
 from ac_core.config import config_from_dict
 from ac_core.errors import NonFiniteError, TrainingStopped
-from ac_core.trainer import Trainer
+from ac_core.train.loop import Trainer
 from tests.processes import wait_for
 
 REPO = Path(__file__).resolve().parents[1]

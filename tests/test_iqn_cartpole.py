@@ -14,7 +14,7 @@ import gymnasium as gym
 import torch
 
 from ac_core.config import config_from_dict
-from ac_core.trainer import Trainer, TrainerHooks
+from ac_core.train.loop import Trainer, TrainerHooks
 
 SOLVED = 195.0
 BUDGET = 100_000

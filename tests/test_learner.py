@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from ac_core.agents.agent import IQNAgent
-from ac_core.agents.learner import InlineLearner, ThreadedLearner
 from ac_core.agents.replay import ReplayBuffer
 from ac_core.checkpoint import load_checkpoint
 from ac_core.config import AgentConfig, config_from_dict
-from ac_core.trainer import Trainer, format_lap_time
+from ac_core.train.learners import InlineLearner, ThreadedLearner
+from ac_core.train.loop import Trainer, format_lap_time
 from tests.test_trainer import Corridor
 
 OBS_DIM, N_ACTIONS = 4, 3

@@ -1,4 +1,4 @@
-"""The racing env's per-step TensorBoard scalars (ac_core.racing.lap_metrics)."""
+"""The racing env's per-step TensorBoard scalars (ac_core.train.racing.lap_metrics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ac_core.racing import lap_metrics
+from ac_core.train.racing import lap_metrics
 
 
 def test_lap_time_is_the_fastest_lap_completed_this_step() -> None:
@@ -24,14 +24,14 @@ def test_step_lateness_from_a_vector_env_and_from_the_single_env_wrapper() -> No
     valid = np.ones(2, dtype=bool)
     vector = {"timing": {"lateness_ms": np.array([0.5, 7.25]), "_lateness_ms": np.ones(2, dtype=bool)}}
     assert lap_metrics(vector, valid)["step_lateness_ms"] == pytest.approx(7.25)
-    from ac_core.agents.rollout import _as_vector_info
+    from ac_core.train.batched_env import _as_vector_info
 
     single = _as_vector_info({"timing": {"lateness_ms": 3.5, "packet_id": 10}})
     assert lap_metrics(single, valid[:1])["step_lateness_ms"] == pytest.approx(3.5)
 
 
 def test_a_lap_without_a_valid_time_is_skipped_in_both_info_layouts() -> None:
-    from ac_core.agents.rollout import _as_vector_info
+    from ac_core.train.batched_env import _as_vector_info
 
     valid = np.ones(2, dtype=bool)
     # The vector env: the mask is False where no lap is timed (the value there is NaN).

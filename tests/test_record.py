@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from ac_core.cli import main
-from ac_core.publisher import PagePublisher
-from ac_core.telemetry_log import RecordingTargetError, TelemetryWriter
+from ac_core.telemetry_files import RecordingTargetError, TelemetryWriter
+from ac_core.testing.page_publisher import PagePublisher
 
 
 def test_record_at_a_fixed_rate_to_csv_and_json(prefix: str, tmp_path: Path) -> None:

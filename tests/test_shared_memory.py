@@ -15,7 +15,7 @@ import pytest
 
 from ac_core import _core, shm
 from ac_core import pages as P
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 
 from .page_fill import fill_page
 
@@ -26,7 +26,7 @@ WRITER_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from page_fill import fill_page
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 pub = PagePublisher({prefix!r})
 for kind in ("physics", "graphics", "static"):
     getattr(pub, kind)[...] = fill_page(kind, seed=7)
@@ -134,7 +134,7 @@ SLOW_WRITER = """
 import sys, time
 import numpy as np
 from ac_core import _core
-from ac_core.publisher import PagePublisher
+from ac_core.testing.page_publisher import PagePublisher
 pub = PagePublisher({prefix!r})
 view = pub.raw_view("physics")[:712].view("<u4")
 writer = pub.writer("physics")

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from ac_core.publisher import PagePublisher
 from ac_core.stepper import PhysicsStepper, Stepper
-from ac_core.telemetry import TelemetryStream
+from ac_core.telemetry_stream import TelemetryStream
+from ac_core.testing.page_publisher import PagePublisher
 
 
 def test_rate_arguments_are_checked():

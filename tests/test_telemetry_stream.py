@@ -20,8 +20,8 @@ import pytest
 import ac_core
 from ac_core import _core
 from ac_core import telemetry as T
-from ac_core.publisher import PagePublisher
 from ac_core.shm import PageNotFoundError
+from ac_core.testing.page_publisher import PagePublisher
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -230,7 +230,7 @@ def test_interpreter_exit_stops_an_unclosed_stream(prefix: str, producer: Produc
     proc = _run_script(
         """
         import sys
-        from ac_core.telemetry import TelemetryStream
+        from ac_core.telemetry_stream import TelemetryStream
         stream = TelemetryStream(sys.argv[1])
         stream.wait_for_packet(0, timeout=5.0)
         print("frames", stream.stats["frames"])
@@ -248,7 +248,7 @@ def test_sigint_in_another_process_ends_its_wait_cleanly(prefix: str, producer: 
     proc = _run_script(
         """
         import sys
-        from ac_core.telemetry import TelemetryStream
+        from ac_core.telemetry_stream import TelemetryStream
         with TelemetryStream(sys.argv[1]) as stream:
             last = stream.wait_for_packet(0, timeout=5.0)
             print("waiting", flush=True)

@@ -65,7 +65,7 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert video.parent == runs and video.suffix == ".gif" and video.stat().st_size > 1_000
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--video", "gif"]) == 2  # needs --save-rollouts
 
-    from ac_core.evaluate import evaluate
+    from ac_core.train.checkpoint_eval import evaluate
 
     runs_a = [evaluate(ck / "last.pt", 2, None, seed=7, echo=lambda *_: None) for _ in range(2)]
     assert runs_a[0]["cumulative_reward"] == runs_a[1]["cumulative_reward"], "rollouts repeat under a seed"

@@ -12,11 +12,11 @@ import pytest
 import torch
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from ac_core.agents.rollout import BatchedEnv
 from ac_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ac_core.config import Config, config_from_dict, load_config
 from ac_core.run_directory import RunDirectoryError
-from ac_core.trainer import Trainer, TrainerHooks
+from ac_core.train.batched_env import BatchedEnv
+from ac_core.train.loop import Trainer, TrainerHooks
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from ac_core import _core
-from ac_core.telemetry import TelemetryStream
+from ac_core.telemetry_stream import TelemetryStream
 
 log = logging.getLogger(__name__)
 

@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     reference_s = track_length = None
     if args.track != "none":
-        from ac_core.evaluate import reference_for
         from ac_core.track import load_track
+        from ac_core.train.checkpoint_eval import reference_for
 
         try:
             track = load_track(args.track)

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ac_core.evaluate import evaluate
+    from ac_core.train.checkpoint_eval import evaluate
 
     if args.episodes < 1:
         print(f"ac-core eval: --episodes must be ≥ 1, got {args.episodes}", file=sys.stderr)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ac_core import shm
     from ac_core.commands.telemetry import resolve_fields
     from ac_core.stop_signals import stop_signals
-    from ac_core.telemetry_log import TelemetryWriter
+    from ac_core.telemetry_files import TelemetryWriter
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     physics_rate = args.rate == "physics"

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ray_address is not None:
         result = _train_on_cluster(args, cfg)
     else:
-        from ac_core.training import train_racing
+        from ac_core.train import train_racing
 
         result = train_racing(cfg, resume=args.resume, force=args.force)
     out = Path(cfg.train.checkpoint_dir)

@@ -19,7 +19,7 @@ import numpy as np
 import ray
 
 from ac_core.config import config_from_dict
-from ac_core.distributed.collector import Collector, CollectorReport
+from ac_core.distributed.collector import Collector, CollectorReport, collector_seed
 from ac_core.distributed.learner_core import LearnerCore, LearnerReport
 from ac_core.distributed.messages import TransitionBatch, WeightSnapshot
 from ac_core.distributed.replay_service import ReplayService, SampleReply
@@ -82,8 +82,8 @@ class LearnerActor:
     def state(self) -> dict[str, Any]:
         return self.core.state()
 
-    def load_state(self, state: dict[str, Any], global_step: int) -> int:
-        self.core.load_state(state, global_step)
+    def load_state(self, state: dict[str, Any], global_step: int, steps_since_train: int = 0) -> int:
+        self.core.load_state(state, global_step, steps_since_train)
         return self.core.weights.version
 
     def config_dict(self) -> dict[str, Any]:
@@ -143,7 +143,7 @@ class CollectorActor:
                  sync_every: int) -> None:
         import torch
 
-        from ac_core.training import make_env_factory
+        from ac_core.train.racing import make_env_factory
 
         torch.set_num_threads(1)  # a small MLP on a batch of cars: one thread is fastest, and leaves the rest
         cfg = config_from_dict(config)
@@ -153,7 +153,7 @@ class CollectorActor:
         # and must not depend on arguments held in the object store.
         self.transport = RayTransport(ray.get_actor(replay_name), ray.get_actor(learner_name))
         self.collector = Collector(factory(), cfg, self.transport, f"collector-{index}",
-                                   seed=cfg.train.seed + 7_919 * (index + 1), push_every=push_every,
+                                   seed=collector_seed(cfg.train.seed, index), push_every=push_every,
                                    sync_every=sync_every)
 
     def run(self, iterations: int) -> CollectorReport:
@@ -179,7 +179,21 @@ def evaluate_weights(config: dict[str, Any], arrays: dict[str, np.ndarray], obs_
     """Greedy evaluation of published weights on the simulator, beside the collectors (not blocking them)."""
     import torch
 
-    from ac_core.distributed.evaluation import evaluate_snapshot
-
     torch.set_num_threads(1)
     return evaluate_snapshot(config_from_dict(config), arrays, obs_dim, n_actions)
+
+
+def evaluate_snapshot(cfg: Any, arrays: dict[str, np.ndarray], obs_dim: int, n_actions: int) -> dict[str, float]:
+    """The training runs' racing evaluation (:func:`ac_core.train.racing.racing_evaluator`) of published
+    weights; a cluster trains on the built-in simulator, so it evaluates there too."""
+    from ac_core.agents.agent import IQNAgent
+    from ac_core.distributed.learner_core import load_snapshot
+    from ac_core.train.racing import racing_evaluator
+
+    agent = IQNAgent(obs_dim, n_actions, cfg.agent, "cpu")
+    load_snapshot(agent, WeightSnapshot(0, 0, arrays))
+    evaluator = racing_evaluator(cfg, backend="sim")
+    try:
+        return dict(evaluator(agent, 0))
+    finally:
+        evaluator.close()

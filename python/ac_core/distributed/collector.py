@@ -22,12 +22,18 @@ import numpy as np
 
 from ac_core.agents.agent import IQNAgent, LinearSchedule
 from ac_core.agents.replay import NStepAssembler
-from ac_core.agents.rollout import BatchedEnv
 from ac_core.config import Config
 from ac_core.distributed.learner_core import load_snapshot
 from ac_core.distributed.messages import TransitionBatch, WeightSnapshot
 from ac_core.distributed.transport import Transport, TransportStats
-from ac_core.racing import lap_metrics
+from ac_core.train.batched_env import BatchedEnv
+from ac_core.train.racing import lap_metrics
+
+
+def collector_seed(base_seed: int, index: int, restarts: int = 0) -> int:
+    """Collector ``index``'s episode seed (after ``restarts`` restarts): apart from every other collector's,
+    from a restarted one's earlier episodes, and from the evaluation's (``base_seed + 1_000_003``)."""
+    return base_seed + 7_919 * (index + 1) + 104_729 * restarts
 
 
 @dataclass

@@ -6,9 +6,11 @@ collector and one ``train(slice)`` call for the learner. Between their replies i
 progress bar and TensorBoard (per-source and total steps/s, replay size, weight lag, learner
 updates), writes checkpoints and launches evaluations, which run as Ray tasks beside the collectors.
 
-Checkpoints are the single-machine format (``ac_core.checkpoint``): the learner's full agent state
-is fetched into a CPU copy of the agent and saved atomically here, so ``ac-core eval`` reads a cluster
-run's files and ``--resume`` continues it (or a single-machine run continues it).
+The run's counters, schedule and checkpoints are the single-process trainer's
+(:mod:`ac_core.train.run_state`), and evaluations are its racing evaluation
+(:func:`ac_core.train.racing.racing_evaluator`): the learner's full agent state is fetched into a CPU
+copy of the agent and saved atomically here, so ``ac-core eval`` reads a cluster run's files and
+``--resume`` continues it (or a single-machine run continues it).
 
 A collector that dies is restarted by Ray (``max_restarts``); the chunk it was running never reached
 the replay, so its steps — at most one chunk, counted whole, plus its unfinished n-step tail — are
@@ -25,42 +27,23 @@ from typing import Any
 
 import numpy as np
 import ray
-import torch
 from ray.exceptions import RayActorError
 
 from ac_core.agents.agent import IQNAgent, LinearSchedule
-from ac_core.checkpoint import (
-    CheckpointError,
-    atomic_save,
-    capture_rng_state,
-    load_checkpoint,
-    restore_rng_state,
-    save_checkpoint,
-)
 from ac_core.config import Config, save_config
 from ac_core.distributed import DistributedSetupError
 from ac_core.distributed.actors import CollectorActor, LearnerActor, ReplayActor, evaluate_weights
 from ac_core.distributed.cluster import ClusterConnectionError, cluster_gpus, connect
-from ac_core.distributed.collector import CollectorReport
-from ac_core.distributed.evaluation import SCORE_KEY
-from ac_core.distributed.learner_core import METRIC_KEYS, LearnerReport
+from ac_core.distributed.collector import CollectorReport, collector_seed
+from ac_core.distributed.learner_core import LearnerReport
 from ac_core.distributed.replay_service import ReplayStats, SourceStats
 from ac_core.distributed.settings import ClusterSettings, ScaleOutSettings
-from ac_core.racing import env_settings_from_config
 from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
-from ac_core.trainer import TrainResult
-
-
-def env_spaces(cfg: Config) -> tuple[int, int]:
-    """Observation size and action count of the config's env (the same for every backend)."""
-    from ac_core.env import make_vector
-
-    env = make_vector(1, env_settings_from_config(cfg.env.to_kwargs(), backend="sim", lap_start="flying"))
-    try:
-        return int(np.prod(env.single_observation_space.shape)), int(env.single_action_space.n)
-    finally:
-        env.close()
+from ac_core.train.learners import METRIC_KEYS
+from ac_core.train.loop import TrainResult
+from ac_core.train.racing import SCORE_KEY, env_spaces
+from ac_core.train.run_state import RunCheckpoints, RunState
 
 
 class ClusterTrainer:
@@ -75,11 +58,8 @@ class ClusterTrainer:
         self.rng = np.random.default_rng(tcfg.seed)
         self.epsilon = LinearSchedule(cfg.agent.epsilon_start, cfg.agent.epsilon_end, cfg.agent.epsilon_decay_steps)
         self.checkpoint_dir = Path(tcfg.checkpoint_dir)
-        self.step = 0
-        self.episodes = 0
-        self.best_score: float | None = None
-        self.last_eval: dict[str, float] = {}
-        self.next_eval, self.next_save = tcfg.eval_interval, tcfg.save_interval
+        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, SCORE_KEY, lower_is_better=True)
+        self.checkpoints = RunCheckpoints(self.checkpoint_dir, cfg, self.state, self.rng)
         self.lost_steps = 0
         self.restarts = [0] * scale.collectors
         self.collector_reports: list[CollectorReport | None] = [None] * scale.collectors
@@ -153,25 +133,28 @@ class ClusterTrainer:
 
     def _resume(self) -> None:
         path = self.checkpoint_dir / "last.pt"  # RunDirectory has checked that it is there
-        checkpoint = load_checkpoint(path, self.agent)  # checks the architecture, loads networks and optimiser
-        if "training" not in checkpoint.metadata or checkpoint.rng_state is None:
-            raise CheckpointError(f"{path} has no training state (it holds weights only), so it cannot be resumed; "
-                                  "start over with --force, or train into another folder")
-        restore_rng_state(checkpoint.rng_state, {"trainer": self.rng})
-        state = checkpoint.metadata["training"]
-        self.step = checkpoint.step
-        self.episodes, self.best_score = int(state["episodes"]), state["best_score"]
-        self.next_eval, self.next_save = int(state["next_eval"]), int(state["next_save"])
-        self.last_eval = dict(state["last_eval"])
+        self.checkpoints.resume(self.agent)  # checks the architecture, loads networks, optimiser, RNGs, state
         ray.get(self.replay.set_env_steps.remote(self.step))
-        ray.get(self.learner.load_state.remote(self.agent.state_dict(), self.step))
-        replay_path = self.checkpoint_dir / "replay.pt"
-        if self.cfg.train.save_replay and replay_path.exists():
-            saved = torch.load(replay_path, weights_only=True)
-            if int(saved["step"]) == self.step:
-                ray.get(self.replay.load_state_dict.remote(
-                    {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in saved.items()}))
+        ray.get(self.learner.load_state.remote(self.agent.state_dict(), self.step, self.state.steps_since_train))
+        self.checkpoints.restore_replay(lambda arrays: ray.get(self.replay.load_state_dict.remote(arrays)))
         self.log(f"resumed {path} at step {self.step} ({self.agent.gradient_steps} gradient steps)")
+
+    # The run state's counters, as attributes (tests, benchmarks and callers read them).
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        self.state.step = value
+
+    @property
+    def episodes(self) -> int:
+        return self.state.episodes
+
+    @property
+    def best_score(self) -> float | None:
+        return self.state.best_score
 
     # ----- the loop ----------------------------------------------------------------------------------
     def _launch_learner(self) -> None:
@@ -235,8 +218,7 @@ class ClusterTrainer:
             self._probe(index)
             return
         if not self._stopping:
-            seed = self.cfg.train.seed + 7_919 * (index + 1) + 104_729 * self.restarts[index]
-            self.collectors[index].reseed.remote(seed)
+            self.collectors[index].reseed.remote(collector_seed(self.cfg.train.seed, index, self.restarts[index]))
             self._launch_collector(index)
 
     def _on_learner(self, ref: Any) -> None:
@@ -246,6 +228,7 @@ class ClusterTrainer:
             raise RuntimeError("the learner died; its last checkpoint is in "
                                f"{self.checkpoint_dir}/last.pt: restart with --resume") from exc
         self.learner_report = report
+        self.state.steps_since_train = report.steps_since_train
         self._updates_since_report += report.updates
         for key, value in report.metrics.items():
             self._metric_sums[key] = self._metric_sums.get(key, 0.0) + value * report.updates
@@ -282,7 +265,7 @@ class ClusterTrainer:
             finally:
                 self.close()
         return TrainResult(self.step, self.episodes, self.agent.gradient_steps if hasattr(self, "agent") else 0,
-                           self.best_score, dict(self.last_eval), time.perf_counter() - start, False,
+                           self.best_score, dict(self.state.last_eval), time.perf_counter() - start, False,
                            stop_reason is not None, stop_reason, account)
 
     def finish(self) -> Path:
@@ -312,36 +295,21 @@ class ClusterTrainer:
         self._started = False
 
     # ----- checkpoints and evaluation ----------------------------------------------------------------
-    def _training_state(self) -> dict[str, Any]:
-        return {"episodes": self.episodes, "best_score": self.best_score, "next_eval": self.next_eval,
-                "next_save": self.next_save, "steps_since_train": 0, "last_eval": dict(self.last_eval),
-                "last_lap_s": math.nan, "best_lap_s": math.nan}
-
     def save(self, name: str, state: dict[str, Any] | None = None, step: int | None = None,
              with_replay: bool = False) -> Path:
         self.agent.load_state_dict(state if state is not None else ray.get(self.learner.state.remote()))
-        path = self.checkpoint_dir / name
-        metadata = {"training": self._training_state(), "score_key": SCORE_KEY, "best_score": self.best_score,
-                    "cluster": {"collectors": self.scale.collectors, "lost_steps": self.lost_steps,
-                                "collector_restarts": sum(self.restarts)}}
-        save_checkpoint(path, self.agent, self.step if step is None else step, self.cfg,
-                        capture_rng_state({"trainer": self.rng}), metadata)
-        if with_replay:
-            replay_state = ray.get(self.replay.state_dict.remote())
-            replay_state["step"] = self.step
-            atomic_save({k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in replay_state.items()},
-                        self.checkpoint_dir / "replay.pt")
-        return path
+        extra = {"cluster": {"collectors": self.scale.collectors, "lost_steps": self.lost_steps,
+                             "collector_restarts": sum(self.restarts)}}
+        replay_state = ray.get(self.replay.state_dict.remote()) if with_replay else None
+        return self.checkpoints.save(name, self.agent, step=step, replay_state=replay_state, extra=extra)
 
     def _maybe_save_and_evaluate(self) -> None:
         tcfg = self.cfg.train
-        if self.step >= self.next_save:
-            self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
+        if self.state.save_due():
             if tcfg.keep_step_checkpoints:
                 self.save(f"step_{self.step}.pt")
             self.save("last.pt", with_replay=tcfg.save_replay)
-        if self.step >= self.next_eval:
-            self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
+        if self.state.evaluation_due():
             if self._eval is not None:
                 self.log(f"step {self.step}: the previous evaluation is still running; skipping this one")
                 return
@@ -356,12 +324,9 @@ class ClusterTrainer:
         _, state, step = self._eval
         self._eval = None
         metrics: dict[str, float] = ray.get(ref)
-        self.last_eval = metrics
         for key, value in metrics.items():
             self.writer.add_scalar(key, value, step)
-        score = metrics.get(SCORE_KEY)
-        if score is not None and math.isfinite(score) and (self.best_score is None or score < self.best_score):
-            self.best_score = float(score)
+        if self.state.record_evaluation(metrics):
             self.save("best.pt", state=state, step=step)
 
     # ----- progress and TensorBoard ------------------------------------------------------------------
@@ -401,7 +366,7 @@ class ClusterTrainer:
             figures["rollout/episode_length"] = float(np.mean(stats.episode_lengths))
         if stats.lap_times:
             figures["env/lap_time_s"] = float(np.min(stats.lap_times))
-        self.episodes += len(stats.episode_returns)
+        self.state.episodes += len(stats.episode_returns)
         for key, value in figures.items():
             self.writer.add_scalar(key, value, self.step)
         self.progress.update(self.step - self.progress.n)

@@ -134,7 +134,7 @@ def run_game_box(cluster: ClusterSettings, backend: str, sets: list[str], steps:
                  wait_s: float = 600.0, status_interval_s: float = 10.0, seed: int | None = None,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Drive until ``steps`` env steps (or Ctrl-C); returns the summary it prints."""
-    from ac_core.training import make_env_factory
+    from ac_core.train.racing import make_env_factory
 
     link = RayClientLink(cluster, log=log)
     link.connect()  # the first connection fails loudly (token, versions); later ones are retried quietly

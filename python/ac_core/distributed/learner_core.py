@@ -1,11 +1,11 @@
 """The learner: the single-machine IQNAgent, fed from a replay it samples through a small interface.
 
-``LearnerCore.train_for(seconds, sampler)`` runs gradient steps at the configured replay ratio —
-``gradient_steps`` updates per ``train_freq`` env steps, counted on the global env-step counter
-once the replay holds ``max(learning_starts, batch_size)`` transitions, exactly as the single-machine
-trainer — and publishes a weight snapshot every ``publish_every`` gradient steps. When the
-collectors outrun the learner, credit beyond ``max_backlog`` updates is dropped and counted
-(``skipped_updates``) instead of becoming a backlog the learner never catches up with.
+``LearnerCore.train_for(seconds, sampler)`` runs gradient steps at the configured replay ratio,
+counted on the global env-step counter by the single-machine trainer's own counter
+(:class:`~ac_core.train.credit.UpdateCredit`), and publishes a weight snapshot every
+``publish_every`` gradient steps. When the collectors outrun the learner, credit beyond
+``max_backlog`` updates is dropped and counted (``skipped_updates``) instead of becoming a backlog
+the learner never catches up with.
 
 Thread safety: the Ray actor serves ``get_weights`` from another thread while ``train_for`` runs;
 snapshots are immutable and swapped by reference, and ``state``/``load_state`` take the lock that
@@ -27,8 +27,8 @@ from ac_core.agents.agent import ExponentialSchedule, IQNAgent, LinearSchedule
 from ac_core.config import Config
 from ac_core.distributed.messages import WeightSnapshot
 from ac_core.distributed.replay_service import SampleReply
-
-METRIC_KEYS = ("loss", "q_mean", "quantile_spread", "grad_norm")
+from ac_core.train.credit import UpdateCredit
+from ac_core.train.learners import METRIC_KEYS
 
 
 class ReplaySampler(Protocol):
@@ -50,6 +50,7 @@ class LearnerReport:
     weights_version: int
     learning_rate: float
     metrics: dict[str, float] = field(default_factory=dict)  # means over this call's updates
+    steps_since_train: int = 0  # the replay-ratio credit towards the next round (a checkpoint keeps it)
 
 
 def snapshot_of(agent: IQNAgent, global_step: int, learner_id: str) -> WeightSnapshot:
@@ -75,28 +76,23 @@ class LearnerCore:
         self.learning_rate = ExponentialSchedule(acfg.lr, acfg.lr_end, acfg.lr_decay_steps)
         self.beta = LinearSchedule(acfg.priority_beta_start, 1.0, acfg.priority_beta_steps)
         self.publish_every, self.sample_batches = publish_every, sample_batches
-        self.max_backlog, self.idle_sleep_s = max_backlog, idle_sleep_s
+        self.idle_sleep_s = idle_sleep_s
         self.learner_id = uuid.uuid4().hex[:12]
-        self.credit_start: int | None = None  # global step at which the replay first held enough to learn
-        self.credited_updates = 0  # updates done or skipped since credit_start
-        self.skipped_updates = 0
+        self.credit = UpdateCredit.for_agent(acfg, max_backlog)
+        self._seen_env_steps: int | None = None  # the global counter at the last look; credit counts from there
         self._lock = threading.Lock()
         self.weights = snapshot_of(self.agent, 0, self.learner_id)
 
     # ----- the replay ratio ------------------------------------------------------------------------
     def due_updates(self, env_steps: int, replay_size: int) -> int:
-        acfg = self.config.agent
-        if replay_size < max(acfg.learning_starts, acfg.batch_size):
-            return 0
-        if self.credit_start is None:
-            self.credit_start = env_steps
-        allowed = (env_steps - self.credit_start) // acfg.train_freq * acfg.gradient_steps
-        due = allowed - self.credited_updates
-        if due > self.max_backlog:
-            self.skipped_updates += due - self.max_backlog
-            self.credited_updates += due - self.max_backlog
-            due = self.max_backlog
-        return max(due, 0)
+        """Updates pending once the global counter reads ``env_steps`` (steps before the first look earn nothing)."""
+        seen = env_steps if self._seen_env_steps is None else self._seen_env_steps
+        self._seen_env_steps = max(seen, env_steps)
+        return self.credit.earn(max(env_steps - seen, 0), replay_size)
+
+    @property
+    def skipped_updates(self) -> int:
+        return self.credit.skipped
 
     # ----- training --------------------------------------------------------------------------------
     def train_for(self, seconds: float, sampler: ReplaySampler) -> LearnerReport:
@@ -126,14 +122,15 @@ class LearnerCore:
                 for key in METRIC_KEYS:
                     sums[key] = sums.get(key, 0.0) + float(metrics[key])
                 updates += 1
-                self.credited_updates += 1
+                self.credit.spend()
                 if self.agent.gradient_steps - self.weights.version >= self.publish_every:
                     self.publish(env_steps)
             if time.perf_counter() >= deadline:
                 break
         return LearnerReport(self.agent.gradient_steps, updates, self.skipped_updates, time.perf_counter() - start,
                              env_steps, size, self.weights.version, self.learning_rate(env_steps),
-                             {key: value / updates for key, value in sums.items()} if updates else {})
+                             {key: value / updates for key, value in sums.items()} if updates else {},
+                             self.credit.steps_since_train)
 
     # ----- weights and checkpoints -----------------------------------------------------------------
     def publish(self, global_step: int) -> WeightSnapshot:
@@ -151,9 +148,10 @@ class LearnerCore:
             state = self.agent.state_dict()
             return _to_cpu(state)
 
-    def load_state(self, state: dict[str, Any], global_step: int) -> None:
+    def load_state(self, state: dict[str, Any], global_step: int, steps_since_train: int = 0) -> None:
         with self._lock:
             self.agent.load_state_dict(state)
+            self.credit.steps_since_train = int(steps_since_train)
         self.publish(global_step)
 
     def architecture(self) -> dict[str, Any]:

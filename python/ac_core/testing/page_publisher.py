@@ -1,4 +1,7 @@
-"""Publish AC pages under a prefix: what the built-in simulator and the tests use to play AC.
+"""Publish AC pages under a prefix from Python: a fixture for tests and benchmarks that play AC.
+
+(The built-in simulator writes its pages in C++, ``ac_core.sim``; this is for tests that need to set
+page fields by hand.)
 
 Creates ``<prefix>physics/graphics/static`` as 2048-byte, owner-only pages (simshmbridge's size),
 written with a seqlock so the project's readers never see a torn page, while any AC reader still

@@ -1,4 +1,5 @@
-"""Deterministic evaluation of a checkpoint: greedy rollouts, a summary, per-step telemetry and plots.
+"""``ac-core eval``: a checkpoint's evaluation — the training runs' protocol (:mod:`ac_core.train.evaluation`)
+on one car, with a summary, per-step telemetry and plots.
 
 Writes into ``out_dir``: ``summary.json``; per episode ``episode_<i>.csv`` and ``episode_<i>.json``
 (time, s, x, y, z, speed, throttle, brake, steer, gear, rpm, lateral offset, tyres out, reward); and
@@ -8,30 +9,17 @@ Writes into ``out_dir``: ``summary.json``; per episode ``episode_<i>.csv`` and `
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ac_core.errors import RunInterrupted
 from ac_core.stop_signals import stop_signals
-from ac_core.telemetry_log import ROLLOUT_COLUMNS, TelemetryWriter, write_json_array
-
-
-@dataclass
-class EpisodeResult:
-    index: int
-    seed: int
-    steps: int
-    laps: list[float] = field(default_factory=list)  # completed lap times, s
-    off_track_events: int = 0
-    collisions: int = 0
-    avg_speed_kmh: float = 0.0
-    cumulative_reward: float = 0.0
-    distance_m: float = 0.0
-    ended_by: str = ""
+from ac_core.telemetry_files import ROLLOUT_COLUMNS, TelemetryWriter, write_json_array
+from ac_core.train.batched_env import BatchedEnv, BatchStep
+from ac_core.train.evaluation import EpisodeRecord, LapObserver, ended_by, greedy_episodes, racing_summary
+from ac_core.train.racing import env_settings_from_config, evaluation_overrides
 
 
 def load_agent(checkpoint: str | Path, device: str = "cpu") -> tuple[Any, Any, Any]:
@@ -61,67 +49,40 @@ def reference_for(track: Any) -> dict[str, Any] | None:
             "z": trace["z"].copy(), "speed_kmh": trace["speed_kmh"].copy()}
 
 
-def run_episode(env: Any, agent: Any, index: int, seed: int, writer: TelemetryWriter | None) -> tuple[
-        EpisodeResult, dict[str, np.ndarray]]:
-    obs, info = env.reset(seed=seed)
-    result = EpisodeResult(index=index, seed=seed, steps=0)
-    trace: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed_kmh": [], "gear": [], "distance": []}
-    length = float(env.unwrapped.core.track_length)
-    dt = env.unwrapped.settings.step_seconds
-    while True:
-        action = int(agent.greedy_actions(np.asarray(obs, dtype=np.float32)[None])[0])
-        obs, reward, terminated, truncated, info = env.step(action)
-        result.steps += 1
-        result.cumulative_reward += reward
-        if info["lap_completed"] and "last_lap_time" in info:
-            result.laps.append(float(info["last_lap_time"]))
+class TelemetryObserver:
+    """One car's evaluation as telemetry rows (ROLLOUT_COLUMNS) and a trace for the plots and video."""
+
+    def __init__(self, writer: TelemetryWriter | None, dt: float, track_length: float) -> None:
+        self.writer, self.dt, self.length = writer, dt, track_length
+        self.steps = 0
+        self.trace: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed_kmh": [], "gear": [], "distance": []}
+
+    def on_step(self, result: BatchStep, counted: np.ndarray, episodes: list[EpisodeRecord]) -> None:
+        if not counted[0]:
+            return
+        info = result.info_for(0)
         raw = info["raw"]
-        x, y, z = raw["carCoordinates"]
+        x, y, z = (float(v) for v in raw["carCoordinates"])
+        self.steps += 1
         row = {
-            "time": round(result.steps * dt, 4), "s": info["s"], "x": x, "y": y, "z": z,
+            "time": round(self.steps * self.dt, 4), "s": info["s"], "x": x, "y": y, "z": z,
             "speed_kmh": raw["speedKmh"], "throttle": raw["gas"], "brake": raw["brake"], "steer": raw["steerAngle"],
             "gear": raw["gear"] - 1, "rpm": raw["rpms"], "lateral": info["lateral"],
-            "tyres_out": raw["numberOfTyresOut"], "reward": reward,
+            "tyres_out": raw["numberOfTyresOut"], "reward": float(result.rewards[0]),
         }  # fmt: skip
-        if writer is not None:
-            writer.write(row)
+        if self.writer is not None:
+            self.writer.write(row)
+        trace = self.trace
         trace["t"].append(row["time"])
         trace["x"].append(x)
         trace["z"].append(z)
         trace["speed_kmh"].append(raw["speedKmh"])
         trace["gear"].append(raw["gear"])
         # Track s (from the start/finish line), as the reference driver's trace: the plots line up corners.
-        trace["distance"].append(info["s"] % length if info["s"] == info["s"] else np.nan)
-        if terminated or truncated:
-            result.off_track_events = int(info["off_track_events"])
-            result.collisions = int(info["collisions"])
-            result.avg_speed_kmh = float(info["avg_speed_kmh"])
-            result.distance_m = float(info["distance"])
-            result.ended_by = "truncated" if truncated else (
-                "collision" if info["collisions"] else "off track" if info["tyres_out"] > 2 else "no progress")
-            break
-    return result, {k: np.asarray(v) for k, v in trace.items()}
+        trace["distance"].append(info["s"] % self.length if info["s"] == info["s"] else np.nan)
 
-
-def summarize(results: list[EpisodeResult], reference_lap_s: float | None) -> dict[str, Any]:
-    laps = [t for r in results for t in r.laps]
-    best = min(laps) if laps else None
-    mean = float(np.mean(laps)) if laps else None
-    return {
-        "episodes": len(results),
-        "completed_laps": len(laps),
-        "best_lap_time_s": best,
-        "mean_lap_time_s": mean,
-        "off_track_events": int(sum(r.off_track_events for r in results)),
-        "collisions": int(sum(r.collisions for r in results)),
-        "avg_speed_kmh": float(np.mean([r.avg_speed_kmh for r in results])) if results else 0.0,
-        "cumulative_reward": float(sum(r.cumulative_reward for r in results)),
-        "mean_episode_reward": float(np.mean([r.cumulative_reward for r in results])) if results else 0.0,
-        "reference_lap_time_s": reference_lap_s,
-        "gap_to_reference_s": (best - reference_lap_s) if best is not None and reference_lap_s else None,
-        "best_lap_vs_reference": (best / reference_lap_s) if best is not None and reference_lap_s else None,
-        "per_episode": [r.__dict__ for r in results],
-    }
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.trace.items()}
 
 
 def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, *, seed: int = 12345,
@@ -130,45 +91,47 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     """Greedy rollouts; with ``out_dir`` also summary.json, telemetry, plots and, when ``video`` is
     "gif" or "mp4", a top-down video of the best episode (fastest lap, else the longest drive)."""
     from ac_core.env import AssettoCorsaEnv
-    from ac_core.racing import env_settings_from_config
 
     agent, cfg, ckpt = load_agent(checkpoint, device)
-    from ac_core.training import evaluation_overrides
-
     # The same evaluation as during training: flying laps with time for each (a run trained with
     # lap_start "random" and 60 s episodes would otherwise never time a lap); the caller's overrides win.
     overrides = {**evaluation_overrides(cfg.env, laps), **(env_overrides or {})}
     settings = env_settings_from_config(cfg.env.to_kwargs(), **overrides)
     env = AssettoCorsaEnv(settings)
+    batch = BatchedEnv(env, autoreset=False)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     reference = reference_for(env.core.backend.track)
-    results, traces = [], []
+    length = float(env.core.track_length)
+    results: list[EpisodeRecord] = []
+    traces: list[dict[str, np.ndarray]] = []
     stopped_by: str | None = None
     try:
         with stop_signals() as stop:
             for i in range(episodes):
                 stop.check()
                 writer = TelemetryWriter(out / f"episode_{i}", ROLLOUT_COLUMNS) if out is not None else None
+                telemetry = TelemetryObserver(writer, settings.step_seconds, length)
                 try:
-                    # Greedy actions average over sampled quantile fractions (tau): seed them per episode,
-                    # in a forked RNG so the caller's torch RNG is untouched, and the rollouts repeat exactly.
-                    with torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(seed + i)
-                        result, trace = run_episode(env, agent, i, seed + i, writer)
+                    # Episode i of the protocol: reset(seed + i), τ drawn from a torch RNG seeded with seed + i.
+                    (result,) = greedy_episodes(batch, agent, 1, seed + i, (LapObserver(), telemetry))
                 finally:
                     if writer is not None:
                         writer.close()
+                result.index = i
                 if out is not None:
                     write_json_array(out / f"episode_{i}.jsonl", out / f"episode_{i}.json")
                     (out / f"episode_{i}.jsonl").unlink()
                 results.append(result)
-                traces.append(trace)
+                traces.append(telemetry.arrays())
+                info = result.final_info
                 best = f"{min(result.laps):8.3f}" if result.laps else "      --"
-                echo(f"episode {i:3d}  laps {len(result.laps)}  best {best} s  off-track {result.off_track_events:3d}  "
-                     f"collisions {result.collisions}  avg {result.avg_speed_kmh:6.1f} km/h  "
-                     f"reward {result.cumulative_reward:9.2f}  ({result.ended_by})")
+                echo(f"episode {i:3d}  laps {len(result.laps)}  best {best} s  "
+                     f"off-track {int(info.get('off_track_events', 0)):3d}  "
+                     f"collisions {int(info.get('collisions', 0))}  "
+                     f"avg {float(info.get('avg_speed_kmh', 0.0)):6.1f} km/h  reward {result.total_reward:9.2f}  "
+                     f"({ended_by(result)})")
     except (KeyboardInterrupt, RunInterrupted) as exc:
         # Episodes that finished are kept and summarised; the one cut short is dropped.
         stopped_by = exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT"
@@ -177,7 +140,8 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
         echo(f"stopped by {stopped_by} after {len(results)} of {episodes} episodes; summarising those")
     finally:
         env.close()
-    summary = summarize(results, reference["lap_time_s"] if reference else None)
+    summary = racing_summary(results, length, reference["lap_time_s"] if reference else None)
+    summary["per_episode"] = [_episode_row(r) for r in results]
     summary["checkpoint"] = str(checkpoint)
     summary["checkpoint_step"] = ckpt.step
     summary["track"] = settings.track
@@ -197,12 +161,20 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     return summary
 
 
-def _write_video(out: Path, video: str, results: list[EpisodeResult], traces: list[dict[str, np.ndarray]],
+def _episode_row(record: EpisodeRecord) -> dict[str, Any]:
+    info = record.final_info
+    return {"index": record.index, "seed": record.seed, "steps": record.steps, "laps": list(record.laps),
+            "off_track_events": int(info.get("off_track_events", 0)), "collisions": int(info.get("collisions", 0)),
+            "avg_speed_kmh": float(info.get("avg_speed_kmh", 0.0)), "cumulative_reward": record.total_reward,
+            "distance_m": float(info.get("distance", 0.0)), "ended_by": ended_by(record)}
+
+
+def _write_video(out: Path, video: str, results: list[EpisodeRecord], traces: list[dict[str, np.ndarray]],
                  track: Any, echo: Any) -> Path:
     from ac_core.video import render_topdown
 
-    def rank(r: EpisodeResult) -> tuple[float, float]:
-        return (min(r.laps) if r.laps else float("inf"), -r.distance_m)
+    def rank(r: EpisodeRecord) -> tuple[float, float]:
+        return (min(r.laps) if r.laps else float("inf"), -float(r.final_info.get("distance", 0.0)))
 
     best = min(results, key=rank)
     trace = traces[best.index]

@@ -1,6 +1,7 @@
 """Drive any Gymnasium env — a single ``gymnasium.Env`` or a ``gymnasium.vector.VectorEnv`` — as a batch.
 
-The trainer and the evaluator see one interface: ``reset() -> obs [E, D]`` and ``step(actions)`` ->
+The training loop, the Ray collectors and the evaluation protocol see one
+interface: ``reset() -> obs [E, D]`` and ``step(actions)`` ->
 :class:`BatchStep`, where ``final_obs`` is the true observation that followed each action (the last
 observation of an episode at its end, whatever the env's autoreset mode) and ``valid`` marks the
 slots that were real steps (Gymnasium's next-step autoreset spends one call resetting a finished
@@ -15,7 +16,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 EnvFactory = Callable[[], gym.Env | VectorEnv]
@@ -32,6 +32,31 @@ class BatchStep:
     truncated: np.ndarray  # [E] bool
     valid: np.ndarray  # [E] bool: False for autoreset slots that are not transitions
     infos: dict[str, Any]
+    same_step_reset: bool = False  # ended episodes' infos are in infos["final_info"] (Gymnasium's SAME_STEP)
+
+    def info_for(self, index: int) -> dict[str, Any]:
+        """Env ``index``'s info for this transition, as one env's info: the ended episode's last info
+        where the env was already reset, keys without a value (``_key`` False) left out."""
+        infos = self.infos
+        if self.same_step_reset and bool(self.terminated[index] | self.truncated[index]) and "final_info" in infos:
+            infos = infos["final_info"]
+        return _one_env_info(infos, index)
+
+
+def _one_env_info(infos: Mapping[str, Any], index: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in infos.items():
+        if key.startswith("_") or key in ("final_info", "final_obs"):
+            continue
+        mask = infos.get("_" + key)
+        if mask is not None and not bool(np.asarray(mask)[index]):
+            continue
+        if isinstance(value, Mapping):
+            out[key] = _one_env_info(value, index)
+        else:
+            item = np.asarray(value)[index]
+            out[key] = item.item() if np.ndim(item) == 0 else item
+    return out
 
 
 def _flat_dim(space: gym.Space, what: str) -> int:
@@ -44,8 +69,11 @@ def _flat_dim(space: gym.Space, what: str) -> int:
 class BatchedEnv:
     """Uniform batched view of a single or vector Gymnasium env with a Discrete action space."""
 
-    def __init__(self, env: gym.Env | VectorEnv) -> None:
+    def __init__(self, env: gym.Env | VectorEnv, autoreset: bool = True) -> None:
+        """``autoreset=False``: a single env is not reset after its episode ends (the evaluation resets
+        each episode itself, with its seed; a reset of the real game costs seconds)."""
         self.env = env
+        self.autoreset = autoreset
         self.is_vector = isinstance(env, VectorEnv)
         if self.is_vector:
             self.n_envs = env.num_envs
@@ -91,13 +119,13 @@ class BatchedEnv:
                 for index in np.flatnonzero(done):
                     final_obs[index] = np.asarray(infos["final_obs"][index], dtype=np.float32).reshape(-1)
         return BatchStep(obs, final_obs, np.asarray(rewards, dtype=np.float32), terminated, truncated,
-                         valid, dict(infos))
+                         valid, dict(infos), self.autoreset_mode == AutoresetMode.SAME_STEP)
 
     def _step_single(self, action: int) -> BatchStep:
         obs, reward, terminated, truncated, info = self.env.step(action)
         final_obs = self._obs(obs)
         next_obs = final_obs
-        if terminated or truncated:
+        if (terminated or truncated) and self.autoreset:
             next_obs = self._obs(self.env.reset()[0])
         return BatchStep(next_obs, final_obs, np.asarray([reward], dtype=np.float32),
                          np.asarray([terminated]), np.asarray([truncated]), np.ones(1, dtype=bool),
@@ -105,64 +133,6 @@ class BatchedEnv:
 
     def close(self) -> None:
         self.env.close()
-
-
-class GreedyEvaluator:
-    """Runs ``episodes`` greedy episodes on its own env; returns eval/mean_return, std, mean_length and
-    the mean of every value the optional step-metrics hook reported (prefixed ``eval/``).
-
-    Evaluation draws tau samples from a forked torch RNG so it never changes the training run's draws.
-    """
-
-    def __init__(self, env_factory: EnvFactory, episodes: int, seed: int,
-                 step_metrics: StepMetricsHook | None = None, epsilon: float = 0.0) -> None:
-        self.env_factory, self.episodes, self.seed = env_factory, episodes, seed
-        self.step_metrics, self.epsilon = step_metrics, epsilon
-        self._env: BatchedEnv | None = None
-
-    def __call__(self, agent: Any, step: int) -> dict[str, float]:
-        if self._env is None:
-            self._env = BatchedEnv(self.env_factory())
-        env = self._env
-        rng = np.random.default_rng(self.seed)
-        # Each env runs its share of episodes so short episodes cannot crowd out long ones.
-        quota = np.full(env.n_envs, self.episodes // env.n_envs)
-        quota[: self.episodes % env.n_envs] += 1
-        returns: list[float] = []
-        lengths: list[int] = []
-        hook_values: dict[str, list[float]] = {}
-        running_return = np.zeros(env.n_envs)
-        running_length = np.zeros(env.n_envs, dtype=np.int64)
-        devices: list[int] = []
-        if agent.device.type == "cuda":
-            devices = [agent.device.index if agent.device.index is not None else torch.cuda.current_device()]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed)
-            obs = env.reset(seed=self.seed)
-            while (quota > 0).any():
-                actions = agent.act(obs, self.epsilon, rng)
-                result = env.step(actions)
-                counted = result.valid & (quota > 0)
-                running_return[counted] += result.rewards[counted]
-                running_length[counted] += 1
-                if self.step_metrics is not None:
-                    for key, value in self.step_metrics(result.infos, counted).items():
-                        hook_values.setdefault(f"eval/{key}", []).append(float(value))
-                for index in np.flatnonzero(counted & (result.terminated | result.truncated)):
-                    returns.append(float(running_return[index]))
-                    lengths.append(int(running_length[index]))
-                    running_return[index], running_length[index] = 0.0, 0
-                    quota[index] -= 1
-                obs = result.obs
-        metrics = {"eval/mean_return": float(np.mean(returns)), "eval/std_return": float(np.std(returns)),
-                   "eval/mean_length": float(np.mean(lengths)), "eval/episodes": float(len(returns))}
-        metrics.update({key: float(np.mean(values)) for key, values in hook_values.items()})
-        return metrics
-
-    def close(self) -> None:
-        if self._env is not None:
-            self._env.close()
-            self._env = None
 
 
 def _as_vector_info(info: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Generic IQN training loop for any Gymnasium env (single or vectorised) with a Discrete action space.
+"""The single-process IQN training loop, for any Gymnasium env (single or vectorised) with a Discrete
+action space.
 
 One iteration: batched epsilon-greedy inference for all envs -> env step -> n-step assembly -> replay
 -> ``gradient_steps`` updates every ``train_freq`` env steps once the replay holds
@@ -7,13 +8,15 @@ episodes by default) and best.pt is written when its score improves; every ``sav
 step_<N>.pt and last.pt are written. However the loop ends (Ctrl-C, SIGTERM, an exception) last.pt
 is written (``ac_core.run_directory.finish_run``).
 
-The updates run through a learner (``ac_core.agents.learner``): inline in this loop for the
+The updates run through a learner (:mod:`ac_core.train.learners`): inline in this loop for the
 in-process simulator (deterministic), or in a background thread for the live backends, whose world
 does not wait for a gradient step (``train.learner``; ``auto`` picks by backend).
 
 Env-specific parts are hooks (:class:`TrainerHooks`): metrics read from ``info`` every step (lap
-times …), the evaluation itself, which evaluation key is the score (and whether lower is better, as
-for lap times), and an early-stop rule.
+times …), the evaluation itself (by default :class:`~ac_core.train.evaluation.Evaluator`'s greedy
+episodes), which evaluation key is the score (and whether lower is better, as for lap times), and an
+early-stop rule. The run's counters, schedule and checkpoint files are :mod:`ac_core.train.run_state`'s,
+shared with the Ray driver.
 
 Resume (``train(resume=True)``) reloads last.pt: weights, optimiser, env-step counter (so epsilon and
 every interval continue where they were), RNG states and the best score. The replay buffer is saved
@@ -26,7 +29,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,20 +38,14 @@ import numpy as np
 import torch
 
 from ac_core.agents.agent import ExponentialSchedule, IQNAgent, LinearSchedule, resolve_device
-from ac_core.agents.learner import InlineLearner, ThreadedLearner
 from ac_core.agents.replay import NStepAssembler, PrioritizedReplayBuffer, ReplayBuffer
-from ac_core.agents.rollout import BatchedEnv, EnvFactory, GreedyEvaluator, StepMetricsHook
-from ac_core.checkpoint import (
-    CheckpointError,
-    atomic_save,
-    capture_rng_state,
-    load_checkpoint,
-    restore_rng_state,
-    save_checkpoint,
-)
 from ac_core.config import Config, save_config
 from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
+from ac_core.train.batched_env import BatchedEnv, EnvFactory, StepMetricsHook
+from ac_core.train.evaluation import Evaluator
+from ac_core.train.learners import InlineLearner, ThreadedLearner
+from ac_core.train.run_state import RunCheckpoints, RunState
 
 EvaluateHook = Callable[[IQNAgent, int], Mapping[str, float]]
 
@@ -59,7 +55,7 @@ class TrainerHooks:
     """Plug-in points for env-specific behaviour; every field is optional."""
 
     step_metrics: StepMetricsHook | None = None  # scalars from infos each step, logged under "env/"
-    evaluate: EvaluateHook | None = None  # replaces the default GreedyEvaluator
+    evaluate: EvaluateHook | None = None  # replaces the default Evaluator (greedy episodes, mean return)
     score_key: str = "eval/mean_return"  # which evaluation metric decides best.pt
     lower_is_better: bool = False  # True for lap times
     stop: Callable[[Mapping[str, float]], bool] | None = None  # early stop, given the eval metrics
@@ -102,18 +98,12 @@ class Trainer:
         self.learning_rate = ExponentialSchedule(acfg.lr, acfg.lr_end, acfg.lr_decay_steps)
         self.beta = LinearSchedule(acfg.priority_beta_start, 1.0, acfg.priority_beta_steps)
         # The evaluator's seed differs from training's so evaluation episodes are not training episodes.
-        self.evaluate: EvaluateHook = self.hooks.evaluate or GreedyEvaluator(
+        self.evaluate: EvaluateHook = self.hooks.evaluate or Evaluator(
             eval_env_factory or env_factory, tcfg.eval_episodes, tcfg.seed + 1_000_003,
-            self.hooks.step_metrics)
+            step_metrics=self.hooks.step_metrics)
         self.checkpoint_dir = Path(tcfg.checkpoint_dir)
-        self.step = 0
-        self.episodes = 0
-        self.best_score: float | None = None
-        self.next_eval = tcfg.eval_interval
-        self.next_save = tcfg.save_interval
-        self.last_eval: dict[str, float] = {}
-        self.last_lap_s = math.nan  # training laps (from the step_metrics hook's lap_time_key)
-        self.best_lap_s = math.nan
+        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, self.hooks.score_key, self.hooks.lower_is_better)
+        self.checkpoints = RunCheckpoints(self.checkpoint_dir, config, self.state, self.rng)
         self.learner = self._make_learner()
 
     def _make_learner(self) -> InlineLearner:
@@ -128,83 +118,48 @@ class Trainer:
         return ThreadedLearner(self.agent, self.replay, learner_rng, self.learning_rate, self.beta,
                                tcfg.max_learner_backlog)
 
+    # The run state's counters, as attributes of the trainer (tests, benchmarks and callers read them).
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    @property
+    def episodes(self) -> int:
+        return self.state.episodes
+
+    @property
+    def best_score(self) -> float | None:
+        return self.state.best_score
+
     @property
     def steps_since_train(self) -> int:
         return self.learner.steps_since_train
 
     # ----- checkpoints -------------------------------------------------------------------------
-    def _training_state(self) -> dict[str, Any]:
-        return {"episodes": self.episodes, "best_score": self.best_score, "next_eval": self.next_eval,
-                "next_save": self.next_save, "steps_since_train": self.steps_since_train,
-                "last_eval": dict(self.last_eval), "last_lap_s": self.last_lap_s, "best_lap_s": self.best_lap_s}
-
     def save(self, name: str, with_replay: bool = False) -> Path:
-        path = self.checkpoint_dir / name
-        metadata = {"training": self._training_state(), "score_key": self.hooks.score_key,
-                    "best_score": self.best_score}
-        save_checkpoint(path, self.agent, self.step, self.config, capture_rng_state({"trainer": self.rng}),
-                        metadata)
-        if with_replay:
-            replay_state = self.replay.state_dict()
-            replay_state["step"] = self.step
-            replay_state = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                            for k, v in replay_state.items()}
-            atomic_save(replay_state, self.checkpoint_dir / "replay.pt")
-        return path
+        self.state.steps_since_train = self.learner.steps_since_train
+        return self.checkpoints.save(name, self.agent, replay_state=self.replay.state_dict() if with_replay else None)
 
     def _save_periodic(self) -> None:
         if self.config.train.keep_step_checkpoints:
-            self.save(f"step_{self.step}.pt")
+            self.save(f"step_{self.state.step}.pt")
         self.save("last.pt", with_replay=self.config.train.save_replay)
 
     def resume(self) -> bool:
         """Load last.pt (and replay.pt when it matches); returns False if there is nothing to resume."""
-        path = self.checkpoint_dir / "last.pt"
-        if not path.exists():
+        if not self.checkpoints.resume(self.agent, map_location=self.device):
             return False
-        checkpoint = load_checkpoint(path, self.agent, map_location=self.device)
-        if "training" not in checkpoint.metadata or checkpoint.rng_state is None:
-            raise CheckpointError(f"{path} has no training state (it holds weights only), so it cannot be resumed; "
-                                  "start over with --force, or train into another folder")
-        restore_rng_state(checkpoint.rng_state, {"trainer": self.rng})
-        self.step = checkpoint.step
-        state = checkpoint.metadata["training"]
-        self.episodes, self.best_score = int(state["episodes"]), state["best_score"]
-        self.next_eval, self.next_save = int(state["next_eval"]), int(state["next_save"])
-        self.learner.steps_since_train, self.last_eval = int(state["steps_since_train"]), dict(state["last_eval"])
-        self.last_lap_s = float(state.get("last_lap_s", math.nan))
-        self.best_lap_s = float(state.get("best_lap_s", math.nan))
+        self.learner.steps_since_train = self.state.steps_since_train
         self.learner.sync_actor()
-        replay_path = self.checkpoint_dir / "replay.pt"
-        if self.config.train.save_replay and replay_path.exists():
-            self._load_replay(replay_path)
+        self.checkpoints.restore_replay(self.replay.load_state_dict)
         return True
 
-    def _load_replay(self, path: Path) -> None:
-        try:
-            state = torch.load(path, weights_only=True)
-            if int(state["step"]) != self.step:
-                raise ValueError(f"it was saved at step {int(state['step'])}, last.pt at step {self.step}")
-            self.replay.load_state_dict({k: v.numpy() if isinstance(v, torch.Tensor) else v
-                                         for k, v in state.items()})
-        except Exception as exc:  # a stale or damaged replay only costs a refill, never the run
-            warnings.warn(f"not using {path} ({exc}); the replay refills to learning_starts before learning",
-                          stacklevel=2)
-
     # ----- the loop ----------------------------------------------------------------------------
-    def _is_better(self, score: float) -> bool:
-        if self.best_score is None:
-            return True
-        return score < self.best_score if self.hooks.lower_is_better else score > self.best_score
-
     def _run_evaluation(self, writer: Any) -> bool:
-        metrics = dict(self.evaluate(self.agent, self.step))
-        self.last_eval = metrics
+        metrics = dict(self.evaluate(self.agent, self.state.step))
         for key, value in metrics.items():
-            writer.add_scalar(key, value, self.step)
-        score = metrics.get(self.hooks.score_key)
-        if score is not None and math.isfinite(score) and self._is_better(score):
-            self.best_score = float(score)
+            writer.add_scalar(key, value, self.state.step)
+        if self.state.record_evaluation(metrics):
             self.save("best.pt")
         return bool(self.hooks.stop and self.hooks.stop(metrics))
 
@@ -227,7 +182,7 @@ class Trainer:
         from torch.utils.tensorboard import SummaryWriter
         from tqdm import tqdm
 
-        tcfg = self.config.train
+        tcfg, state = self.config.train, self.state
         writer = SummaryWriter(log_dir=tcfg.log_dir)
         progress = tqdm(total=tcfg.total_timesteps, initial=self.step, unit="step", dynamic_ncols=True,
                         disable=not tcfg.progress)
@@ -257,7 +212,7 @@ class Trainer:
                 obs = result.obs
                 valid = result.valid
                 n_new = int(valid.sum())
-                self.step += n_new
+                state.step += n_new
                 running_return[valid] += result.rewards[valid]
                 running_length[valid] += 1
                 for index in np.flatnonzero(valid & (result.terminated | result.truncated)):
@@ -265,12 +220,12 @@ class Trainer:
                     finished_returns.append(last_return)
                     finished_lengths.append(int(running_length[index]))
                     running_return[index], running_length[index] = 0.0, 0
-                    self.episodes += 1
+                    state.episodes += 1
                 if self.hooks.step_metrics is not None:
                     for key, value in self.hooks.step_metrics(result.infos, valid).items():
                         writer.add_scalar(f"env/{key}", value, self.step)
                         if key == self.hooks.lap_time_key:
-                            self._record_lap(value)
+                            state.record_lap(value)
                 self.learner.on_env_steps(n_new, self.step)
                 progress.update(n_new)
 
@@ -285,12 +240,10 @@ class Trainer:
                     finished_returns, finished_lengths = [], []
                     log_time, log_step = now, self.step
                     next_log = self.step + tcfg.log_interval
-                if self.step >= self.next_eval:
-                    self.next_eval = (self.step // tcfg.eval_interval + 1) * tcfg.eval_interval
+                if state.evaluation_due():
                     with self.learner.paused():
                         stopped_early = self._run_evaluation(writer)
-                if self.step >= self.next_save:
-                    self.next_save = (self.step // tcfg.save_interval + 1) * tcfg.save_interval
+                if state.save_due():
                     with self.learner.paused():
                         self._save_periodic()
                 if stopped_early:
@@ -314,7 +267,7 @@ class Trainer:
                     _log(f"while stopping: {type(error).__name__}: {error}")
         wall = time.perf_counter() - start_time
         return TrainResult(self.step, self.episodes, self.agent.gradient_steps, self.best_score,
-                           dict(self.last_eval), wall, stopped_early, stop_reason is not None, stop_reason, account)
+                           dict(state.last_eval), wall, stopped_early, stop_reason is not None, stop_reason, account)
 
     def _log(self, writer: Any, accumulators: Mapping[str, float], returns: list[float], lengths: list[int],
              epsilon: float, steps_per_second: float) -> None:
@@ -331,8 +284,8 @@ class Trainer:
         for key in ("backlog", "skipped_updates"):
             if key in accumulators:
                 writer.add_scalar(f"learner/{key}", accumulators[key], self.step)
-        if math.isfinite(self.best_lap_s):
-            writer.add_scalar("rollout/best_lap_time_s", self.best_lap_s, self.step)
+        if math.isfinite(self.state.best_lap_s):
+            writer.add_scalar("rollout/best_lap_time_s", self.state.best_lap_s, self.step)
         writer.add_scalar("perf/steps_per_second", steps_per_second, self.step)
         writer.add_scalar("perf/gradient_steps", self.agent.gradient_steps, self.step)
 
@@ -343,18 +296,12 @@ class Trainer:
                    "eps": f"{epsilon:.3f}"}
         if updates:
             postfix["loss"] = f"{accumulators['loss'] / updates:.4f}"
-        if math.isfinite(self.last_lap_s):
-            postfix["lap"] = format_lap_time(self.last_lap_s)
-            postfix["best_lap"] = format_lap_time(self.best_lap_s)
+        if math.isfinite(self.state.last_lap_s):
+            postfix["lap"] = format_lap_time(self.state.last_lap_s)
+            postfix["best_lap"] = format_lap_time(self.state.best_lap_s)
         if self.best_score is not None:
             postfix["best"] = f"{self.best_score:.2f}"
         return postfix
-
-    def _record_lap(self, lap_time_s: float) -> None:
-        if math.isfinite(lap_time_s) and lap_time_s > 0:
-            self.last_lap_s = float(lap_time_s)
-            if not math.isfinite(self.best_lap_s) or lap_time_s < self.best_lap_s:
-                self.best_lap_s = float(lap_time_s)
 
 
 def _log(message: str) -> None:

@@ -13,8 +13,9 @@ The trainer acts, stores transitions and learns through one of two learners with
   half-way through an optimiser step. PyTorch releases the GIL inside its kernels, so the learner's
   matrix products do not hold up the acting thread.
 
-When the learner cannot keep up (a slow CPU, a fast control rate), credits beyond
-``max_backlog_updates`` are dropped and counted (``skipped_updates``) rather than piling up into a
+Both count the replay ratio with :class:`~ac_core.train.credit.UpdateCredit` (as the Ray learner
+does). When the threaded learner cannot keep up (a slow CPU, a fast control rate), credit beyond
+``max_backlog_updates`` is dropped and counted (``skipped_updates``) rather than piling up into a
 learning lag that grows without bound; the trainer logs both.
 """
 
@@ -32,20 +33,31 @@ import torch
 from ac_core.agents.agent import IQNAgent
 from ac_core.agents.replay import ReplayBuffer
 from ac_core.errors import AcCoreError
+from ac_core.train.credit import UpdateCredit
 
-METRIC_KEYS = ("loss", "q_mean", "quantile_spread", "grad_norm")
+METRIC_KEYS = ("loss", "q_mean", "quantile_spread", "grad_norm")  # what one update reports, as means
 
 
 class InlineLearner:
     """Gradient steps in the caller's thread (see the module docstring)."""
 
     def __init__(self, agent: IQNAgent, replay: ReplayBuffer, rng: np.random.Generator,
-                 learning_rate: Callable[[int], float], beta: Callable[[int], float]) -> None:
+                 learning_rate: Callable[[int], float], beta: Callable[[int], float],
+                 max_backlog_updates: int | None = None) -> None:
         self.agent, self.replay, self.rng = agent, replay, rng
         self.learning_rate, self.beta = learning_rate, beta
         self.config = agent.config
-        self.steps_since_train = 0
+        self.credit = UpdateCredit.for_agent(agent.config, max_backlog_updates)
         self._metrics: dict[str, float] = {}
+
+    @property
+    def steps_since_train(self) -> int:
+        """Env steps credited towards the next round of updates (a checkpoint keeps it)."""
+        return self.credit.steps_since_train
+
+    @steps_since_train.setter
+    def steps_since_train(self, value: int) -> None:
+        self.credit.steps_since_train = int(value)
 
     # -- acting side ----------------------------------------------------------------------------
     def act(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
@@ -59,22 +71,14 @@ class InlineLearner:
 
     def on_env_steps(self, n_new: int, step: int) -> None:
         """Credit ``n_new`` env steps (the trainer's counter is now ``step``) and learn what is due."""
-        due = self._due_updates(n_new, step)
+        due = self.credit.earn(n_new, len(self.replay))
         if due:
             self.agent.set_learning_rate(self.learning_rate(step))
         for _ in range(due):
             self._one_update(step)
+            self.credit.spend()
 
     # -- shared logic ---------------------------------------------------------------------------
-    def _due_updates(self, n_new: int, step: int) -> int:
-        cfg = self.config
-        if len(self.replay) < max(cfg.learning_starts, cfg.batch_size):
-            self.steps_since_train = 0
-            return 0
-        self.steps_since_train += n_new
-        rounds, self.steps_since_train = divmod(self.steps_since_train, cfg.train_freq)
-        return rounds * cfg.gradient_steps
-
     def _sample(self, step: int) -> Any:
         return self.replay.sample(self.config.batch_size, self.rng, self.beta(step))
 
@@ -121,9 +125,9 @@ class ThreadedLearner(InlineLearner):
     def __init__(self, agent: IQNAgent, replay: ReplayBuffer, rng: np.random.Generator,
                  learning_rate: Callable[[int], float], beta: Callable[[int], float],
                  max_backlog_updates: int = 256) -> None:
-        super().__init__(agent, replay, rng, learning_rate, beta)
         if max_backlog_updates < 1:
             raise ValueError(f"max_backlog_updates must be >= 1, got {max_backlog_updates}")
+        super().__init__(agent, replay, rng, learning_rate, beta, max_backlog_updates)
         self.max_backlog_updates = max_backlog_updates
         # The acting copy lives on the acting device (CPU inference for a batch of one is fastest there
         # only when the learner is on CPU too; keep it where the agent is).
@@ -131,11 +135,9 @@ class ThreadedLearner(InlineLearner):
         self._actor_lock = threading.Lock()  # actor network: refresh vs forward
         self._replay_lock = threading.Lock()  # replay: add (acting) vs sample/priorities (learning)
         self._state_lock = threading.Lock()  # agent + optimizer: one update vs pause()
-        self._wake = threading.Condition()
-        self._pending = 0
+        self._wake = threading.Condition()  # guards self.credit and _step between the two threads
         self._step = 0
         self._stop = False
-        self.skipped_updates = 0
         self.actor_version = agent.gradient_steps
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -172,23 +174,23 @@ class ThreadedLearner(InlineLearner):
 
     def on_env_steps(self, n_new: int, step: int) -> None:
         self._raise_if_failed()
-        with self._replay_lock:
-            due = self._due_updates(n_new, step)
-        if not due:
-            return
+        size = self.replay_size()
         with self._wake:
-            self._step = step
-            self._pending += due
-            if self._pending > self.max_backlog_updates:
-                self.skipped_updates += self._pending - self.max_backlog_updates
-                self._pending = self.max_backlog_updates
-            self._wake.notify()
+            if self.credit.earn(n_new, size):
+                self._step = step
+                self._wake.notify()
 
     @property
     def backlog(self) -> int:
         """Updates credited but not yet run."""
         with self._wake:
-            return self._pending
+            return self.credit.pending
+
+    @property
+    def skipped_updates(self) -> int:
+        """Credited updates dropped because the learner was behind by more than its backlog."""
+        with self._wake:
+            return self.credit.skipped
 
     @property
     def weight_lag(self) -> int:
@@ -199,8 +201,8 @@ class ThreadedLearner(InlineLearner):
         with self._state_lock:
             out = super().pop_metrics()
         with self._wake:
-            out["backlog"] = float(self._pending)
-            out["skipped_updates"] = float(self.skipped_updates)
+            out["backlog"] = float(self.credit.pending)
+            out["skipped_updates"] = float(self.credit.skipped)
         return out
 
     @contextmanager
@@ -235,11 +237,11 @@ class ThreadedLearner(InlineLearner):
         try:
             while True:
                 with self._wake:
-                    while not self._pending and not self._stop:
+                    while not self.credit.pending and not self._stop:
                         self._wake.wait()
                     if self._stop:
                         return
-                    self._pending -= 1
+                    self.credit.spend()
                     step = self._step
                 with self._state_lock:
                     self.agent.set_learning_rate(self.learning_rate(step))
