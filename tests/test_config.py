@@ -319,7 +319,8 @@ def test_tensor_sizes_of_the_network_are_bounded(agent: dict, fragment: str) -> 
 
 
 def test_a_replay_larger_than_this_machine_is_refused_with_the_size_that_fits(tmp_path: Path) -> None:
-    from ac_core.config import MAX_REPLAY, physical_memory, replay_bytes
+    from ac_core.agents.settings import MAX_REPLAY
+    from ac_core.config import physical_memory, replay_bytes
 
     memory = physical_memory()
     if memory is None:
@@ -342,7 +343,7 @@ def test_a_replay_larger_than_this_machine_is_refused_with_the_size_that_fits(tm
 
 
 def test_a_stored_config_from_a_bigger_machine_still_loads() -> None:
-    from ac_core.config import MAX_REPLAY
+    from ac_core.agents.settings import MAX_REPLAY
 
     # config_from_dict (checkpoints, the learner's config on a game box) checks ranges, not this machine.
     assert config_from_dict({"agent": {"replay_size": MAX_REPLAY}}).agent.replay_size == MAX_REPLAY

@@ -19,7 +19,7 @@ import pytest
 
 import ac_core
 from ac_core import _core
-from ac_core import telemetry as T
+from ac_core import telemetry_stream as T
 from ac_core.shm import PageNotFoundError
 from ac_core.testing.page_publisher import PagePublisher
 
@@ -251,8 +251,8 @@ def test_sigint_in_another_process_ends_its_wait_cleanly(prefix: str, producer: 
         from ac_core.telemetry_stream import TelemetryStream
         with TelemetryStream(sys.argv[1]) as stream:
             last = stream.wait_for_packet(0, timeout=5.0)
-            print("waiting", flush=True)
-            try:
+            try:  # the signal may land while "waiting" is still being written
+                print("waiting", flush=True)
                 stream.wait_for_packet(last)
             except KeyboardInterrupt:
                 print("interrupted", stream.running, flush=True)

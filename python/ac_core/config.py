@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ac_core.agents.settings import AgentConfig
 from ac_core.env.settings import EnvConfigError, EnvSettings, check_combinations
 from ac_core.errors import InputError, one_line
 from ac_core.settings_spec import MAX_STEPS, fail, number_text, parse_section, setting
@@ -32,13 +33,9 @@ class ConfigError(InputError, ValueError):
     """A config file or override that cannot be used; the message names the key and the fix."""
 
 
-# Upper bounds that keep a typo from allocating or computing without end. Each is far above any useful
-# value (the defaults in brackets); the combinations are bounded again below (_MAX_ACTIVATION, the replay).
+# Upper bounds that keep a typo from allocating or computing without end (the agent's are in
+# ac_core.agents.settings); the combinations are bounded again below (_MAX_ACTIVATION, the replay).
 MAX_ENVS = 4096  # cars in one batched simulator [1-16]; each costs a step's physics and its pages
-MAX_BATCH = 16_384  # [64-512]
-MAX_QUANTILES = 1024  # [8-64]; the quantile loss is pairwise: batch × N × N'
-MAX_HIDDEN = 4096  # [256-512]; a 4096-wide torso is 16 M weights per layer
-MAX_REPLAY = 1_000_000_000  # [10^5-10^6]; the memory check below is the real limit
 # The largest tensor a gradient step or an action makes, in floats: 2^30 float32 is 4 GiB, and
 # several tensors of that size live at once. The defaults make 2^20.
 _MAX_ACTIVATION = 2**30
@@ -59,46 +56,6 @@ class EnvConfig(EnvSettings):
         kwargs = {f.name: getattr(self, f.name) for f in dataclasses.fields(EnvSettings)}
         kwargs["reward"] = dataclasses.asdict(self.reward)
         return kwargs
-
-
-@dataclass
-class AgentConfig:
-    """IQN hyperparameters (research/iqn_and_racing_rl.md §6)."""
-
-    type: str = setting("IQN", choices=("IQN",))
-    gamma: float = setting(0.99, low=0.0, low_open=True, high=1.0, doc="discount per step")
-    lr: float = setting(3e-4, low=0.0, low_open=True, high=1.0, doc="learning rate (at step 0)")
-    lr_end: float = setting(5e-5, low=0.0, low_open=True, high=1.0, doc="learning rate after lr_decay_steps")
-    lr_decay_steps: int = setting(0, low=0, high=MAX_STEPS,
-                                  doc="env steps of exponential lr decay to lr_end; 0 keeps lr constant")
-    batch_size: int = setting(64, low=1, high=MAX_BATCH)
-    n_quantiles: int = setting(32, low=1, high=MAX_QUANTILES, doc="N = N': online and target quantile samples")
-    n_quantiles_policy: int = setting(32, low=1, high=MAX_QUANTILES,
-                                      doc="K: quantile samples for acting and action selection")
-    tau_sampling: str = setting("uniform", choices=("uniform", "stratified"),
-                                doc="tau for the loss: i.i.d. uniform or stratified-symmetric (needs even N)")
-    n_cos: int = setting(64, low=1, high=MAX_HIDDEN, doc="cosines in the tau embedding")
-    hidden_units: int = setting(512, low=1, high=MAX_HIDDEN, doc="width of the torso, embedding and heads")
-    dueling: bool = setting(True, doc="dueling value/advantage head")
-    kappa: float = setting(1.0, low=0.0, low_open=True, high=1000.0, doc="Huber threshold of the quantile loss")
-    n_step: int = setting(3, low=1, high=1000)
-    target_update: str = setting("soft", choices=("soft", "hard"), doc="Polyak averaging or a periodic copy")
-    target_tau: float = setting(0.02, low=0.0, low_open=True, high=1.0, doc="Polyak rate (soft updates)")
-    target_update_period: int = setting(4, low=1, high=MAX_STEPS, doc="gradient steps between target updates")
-    optimizer: str = setting("adam", choices=("adam", "radam"))
-    adam_eps: float = setting(1e-4, low=0.0, low_open=True, high=1.0)
-    grad_clip: float = setting(30.0, low=0.0, high=1e6, doc="max gradient norm; 0 disables clipping")
-    epsilon_start: float = setting(1.0, low=0.0, high=1.0)
-    epsilon_end: float = setting(0.05, low=0.0, high=1.0)
-    epsilon_decay_steps: int = setting(250_000, low=0, high=MAX_STEPS, doc="env steps of the linear epsilon decay")
-    replay_size: int = setting(1_000_000, low=1, high=MAX_REPLAY, doc="transitions kept (see replay_bytes)")
-    learning_starts: int = setting(20_000, low=0, high=MAX_STEPS, doc="transitions in replay before learning")
-    train_freq: int = setting(1, low=1, high=1_000_000, doc="env steps per round of gradient steps")
-    gradient_steps: int = setting(1, low=1, high=10_000, doc="gradient steps per round")
-    prioritized: bool = setting(False, doc="prioritised replay (sum tree)")
-    priority_alpha: float = setting(0.6, low=0.0, high=1.0)
-    priority_beta_start: float = setting(0.4, low=0.0, high=1.0)
-    priority_beta_steps: int = setting(1_000_000, low=1, high=MAX_STEPS, doc="env steps to anneal beta to 1")
 
 
 @dataclass

@@ -10,7 +10,7 @@ import torch
 
 from ac_core.agents.iqn import IQNNetwork, double_dqn_targets, quantile_huber_loss, sample_taus
 from ac_core.agents.replay import ReplayBatch
-from ac_core.config import AgentConfig
+from ac_core.agents.settings import AgentConfig
 from ac_core.errors import InputError, NonFiniteError
 
 

@@ -12,12 +12,17 @@ saying so; pages a live process holds (a running or stopped simulator) are refus
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ac_core import _core
+from ac_core.errors import AcCoreError, one_line
 from ac_core.shm import check_prefix, page_name
 from ac_core.stop_signals import stop_signals
 
@@ -130,3 +135,65 @@ def main_loop_banner(runner: Any, out: Any = sys.stderr) -> None:
         f"ac-core sim: publishing {names} at 333 Hz; controls from the pad page and/or CSP's CarControls page "
         "when present. Ctrl-C to stop.", file=out, flush=True
     )
+
+
+# ----- the process, started from Python ---------------------------------------------------------------
+# The env's live backends start the simulator here, with run_process's own keyword arguments (as JSON),
+# so no caller depends on the CLI's flag names; `ac-core sim` calls run_process in its own process.
+_spawned = itertools.count()
+
+
+def unique_sim_prefix(owner: object) -> str:
+    """A page prefix for a simulator this process spawns: never the game's, never another's (a counter,
+    not the owner's id(): a new backend can get a closed one's address while its pages are going)."""
+    return f"acsim{os.getpid()}_{next(_spawned)}_{id(owner) & 0xFF:x}_"
+
+
+def start_simulator(*, prefix: str, timeout_s: float = 30.0, **options: Any) -> subprocess.Popen:
+    """Start the simulator as a child process (``run_process(prefix=prefix, **options)``; options are
+    JSON values) and wait until its pages exist. Raises SimulatorStartError with its stderr if it exits."""
+    options = {**options, "prefix": prefix}
+    cmd = [sys.executable, "-m", "ac_core.sim.process", json.dumps(options)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise SimulatorStartError(f"the simulator process exited with code {proc.returncode}: "
+                                      f"{err.strip()[-2000:]}")
+        if all(_core.SharedPage.exists(prefix + k) for k in ("physics", "graphics", "static")):
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise SimulatorStartError(f"the simulator did not publish its pages within {timeout_s:.0f} s "
+                              f"(options {json.dumps(options)})")
+
+
+def stop_simulator(process: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
+    """Terminate a child we started (SIGTERM, then SIGKILL after ``timeout_s``)."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class SimulatorStartError(AcCoreError, RuntimeError):
+    """The simulator process did not come up; the message carries its own last words."""
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m ac_core.sim.process '<json options>'``: what :func:`start_simulator` runs."""
+    try:
+        run_process(**json.loads(argv[0]))
+    except (ValueError, OSError, RuntimeError, TypeError) as exc:
+        print(f"ac_core.sim.process: {one_line(str(exc))}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -32,11 +32,10 @@ from ac_core.env.backends.live import (
     LivePages,
     game_track,
     spawn_simulator,
-    stop_process,
-    unique_sim_prefix,
 )
 from ac_core.env.settings import EnvSettings
 from ac_core.shm import PageNotFoundError
+from ac_core.sim.process import stop_simulator, unique_sim_prefix
 
 # Teleport targets sit this far above the centre line's elevation so the car is never placed inside
 # the road surface [INF: CSP's handling of the height is undocumented; AC drops the car onto the road].
@@ -145,9 +144,9 @@ class CspBackend(LivePages):
             try:
                 self._watchdog.wait(timeout=2.0)  # it sees the detach and exits
             except subprocess.TimeoutExpired:
-                stop_process(self._watchdog)
+                stop_simulator(self._watchdog)
             self._watchdog = None
         if hasattr(self, "pages"):
             super().close()
-        stop_process(self._process)
+        stop_simulator(self._process)
         self._process = None

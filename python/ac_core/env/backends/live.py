@@ -3,10 +3,10 @@
 :class:`LivePages` is what every live backend shares (``sim-live``, ``ac`` and ``csp`` in
 :mod:`ac_core.env.backends.csp`): the AC pages of one car and checked snapshots of them into the page
 arrays the observation reads; the functions below load the game's track model (:func:`game_track`)
-and start / stop a simulator process (:func:`spawn_simulator`, :func:`stop_process`).
+and start this env's simulator process (:func:`spawn_simulator`, through :mod:`ac_core.sim.process`).
 :class:`LiveBackend` adds the physics-paced stepping of ``sim-live`` and ``ac``.
 
-``sim-live``: the built-in simulator as its own process (``ac-core sim``), driven through the pad
+``sim-live``: the built-in simulator as its own process (as ``ac-core sim`` runs it), driven through the pad
 page — the exact code path used against the game (mapping, checked snapshots, poller, feeder,
 physics-aligned stepper), run on any machine.
 
@@ -23,10 +23,7 @@ game whose packets stop for ``reset_timeout_s`` while it is not paused raises ``
 
 from __future__ import annotations
 
-import itertools
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +36,9 @@ from ac_core import pages as P
 from ac_core.env.backends.base import Backend
 from ac_core.env.settings import EnvConfigError, EnvSettings
 from ac_core.errors import AcCoreError
+from ac_core.feeders import make_feeder
 from ac_core.shm import PageNotFoundError, PageSet
+from ac_core.sim.process import start_simulator, stop_simulator, unique_sim_prefix
 
 T = TypeVar("T")
 
@@ -224,7 +223,7 @@ class SimLiveBackend(LiveBackend):
         self._snapshot()
 
     def _stop_process(self) -> None:
-        stop_process(self._process)
+        stop_simulator(self._process)
         self._process = None
 
     def close(self) -> None:
@@ -232,45 +231,13 @@ class SimLiveBackend(LiveBackend):
         self._stop_process()
 
 
-_spawned = itertools.count()
-
-
-def unique_sim_prefix(owner: object) -> str:
-    """A page prefix for a simulator this process spawns: never the game's, never another's (a counter,
-    not the owner's id(): a new backend can get a closed one's address while its pages are going)."""
-    return f"acsim{os.getpid()}_{next(_spawned)}_{id(owner) & 0xFF:x}_"
-
-
 def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0, *, protocol: str = "pad",
                     time_scale: float | None = None) -> subprocess.Popen:
-    """Start ``ac-core sim`` for this environment and wait until its pages exist."""
-    lap_start = "flying" if settings.lap_start == "random" else settings.lap_start
-    scale = settings.time_scale if time_scale is None else time_scale
-    cmd = [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--track", settings.track,
-           "--weather", settings.weather, "--lap-start", lap_start, "--time-scale", str(scale),
-           "--protocol", protocol]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read() if proc.stderr else ""
-            raise RuntimeError(f"the simulator process exited with code {proc.returncode}: {err.strip()[-2000:]}")
-        if all(_core.SharedPage.exists(prefix + k) for k in ("physics", "graphics", "static")):
-            return proc
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"the simulator did not publish its pages within {timeout_s:.0f} s: {' '.join(cmd)}")
-
-
-def stop_process(process: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
-    """Terminate a child we started (SIGTERM, then SIGKILL after `timeout_s`)."""
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Start the built-in simulator for this environment (its track, weather, start, time scale)."""
+    return start_simulator(prefix=prefix, timeout_s=timeout_s, track=settings.track, weather=settings.weather,
+                           lap_start="flying" if settings.lap_start == "random" else settings.lap_start,
+                           time_scale=settings.time_scale if time_scale is None else time_scale,
+                           protocol=protocol)
 
 
 def _normalise_name(name: str) -> str:
@@ -324,20 +291,6 @@ def game_track(settings: EnvSettings, static: np.ndarray) -> Any:
     return load_track(path)
 
 
-def make_feeder(kind: str, prefix: str) -> Any:
-    if kind == "auto":
-        kind = "vjoy" if sys.platform == "win32" else "uinput"
-    if kind == "pad":
-        return _core.PadFeeder(prefix)
-    if kind == "uinput":
-        if not getattr(_core, "UINPUT_AVAILABLE", False):
-            raise EnvConfigError("env.feeder 'uinput' needs Linux; use 'vjoy' on Windows")
-        return _core.UinputFeeder()
-    from ac_core.feeders import open_vjoy
-
-    return open_vjoy()
-
-
 class AcBackend(LiveBackend):
     """Assetto Corsa: its pages, a virtual joystick, and its own track model."""
 
@@ -352,7 +305,7 @@ class AcBackend(LiveBackend):
             self.close()
             raise
         try:
-            self.feeder = make_feeder(settings.feeder, settings.prefix)
+            self.feeder = make_feeder(settings.feeder, prefix=settings.prefix)
         except BaseException:
             self.close()
             raise
