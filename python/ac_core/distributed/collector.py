@@ -32,7 +32,7 @@ from ac_core.train.racing import lap_metrics
 
 def collector_seed(base_seed: int, index: int, restarts: int = 0) -> int:
     """Collector ``index``'s episode seed (after ``restarts`` restarts): apart from every other collector's,
-    from a restarted one's earlier episodes, and from the evaluation's (``base_seed + 1_000_003``)."""
+    from a restarted one's earlier episodes, and from the evaluation's (``base_seed + EVAL_SEED_OFFSET``)."""
     return base_seed + 7_919 * (index + 1) + 104_729 * restarts
 
 

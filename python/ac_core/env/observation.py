@@ -72,7 +72,7 @@ class Geometry:
     lateral: np.ndarray  # [N]
     heading_error: np.ndarray  # [N]
     curvature: np.ndarray  # [N]
-    lookahead: np.ndarray  # [N, M, 2] (forward, left)
+    lookahead: np.ndarray  # [N, 1, M, 2] (forward, left): the C++ geometry takes a line axis; one line, the centre
     curvature_ahead: np.ndarray  # [N, M]
     rays: np.ndarray  # [N, R]
 

@@ -17,8 +17,9 @@ import numpy as np
 from ac_core.errors import RunInterrupted
 from ac_core.stop_signals import stop_signals
 from ac_core.telemetry_files import ROLLOUT_COLUMNS, TelemetryWriter, write_json_array
+from ac_core.train import evaluation
 from ac_core.train.batched_env import BatchedEnv, BatchStep
-from ac_core.train.evaluation import EpisodeRecord, LapObserver, ended_by, greedy_episodes, racing_summary
+from ac_core.train.evaluation import EpisodeRecord, LapObserver, ended_by, racing_summary
 from ac_core.train.racing import env_settings_from_config, evaluation_overrides
 
 
@@ -115,7 +116,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
                 telemetry = TelemetryObserver(writer, settings.step_seconds, length)
                 try:
                     # Episode i of the protocol: reset(seed + i), τ drawn from a torch RNG seeded with seed + i.
-                    (result,) = greedy_episodes(batch, agent, 1, seed + i, (LapObserver(), telemetry))
+                    (result,) = evaluation.greedy_episodes(batch, agent, 1, seed + i, (LapObserver(), telemetry))
                 finally:
                     if writer is not None:
                         writer.close()

@@ -28,6 +28,7 @@ import torch
 
 from ac_core.train.batched_env import BatchedEnv, BatchStep, StepMetricsHook
 
+EVAL_SEED_OFFSET = 1_000_003  # a run's evaluation episodes are seeded train.seed + this: apart from training's
 NO_LAP_SCORE = 1000.0  # the score of an evaluation without a lap: 1000 + metres short of a lap / 10
 
 

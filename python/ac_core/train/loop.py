@@ -43,7 +43,7 @@ from ac_core.config import Config, save_config
 from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
 from ac_core.train.batched_env import BatchedEnv, EnvFactory, StepMetricsHook
-from ac_core.train.evaluation import Evaluator
+from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
 from ac_core.train.learners import InlineLearner, ThreadedLearner
 from ac_core.train.run_state import RunCheckpoints, RunState
 
@@ -99,7 +99,7 @@ class Trainer:
         self.beta = LinearSchedule(acfg.priority_beta_start, 1.0, acfg.priority_beta_steps)
         # The evaluator's seed differs from training's so evaluation episodes are not training episodes.
         self.evaluate: EvaluateHook = self.hooks.evaluate or Evaluator(
-            eval_env_factory or env_factory, tcfg.eval_episodes, tcfg.seed + 1_000_003,
+            eval_env_factory or env_factory, tcfg.eval_episodes, tcfg.seed + EVAL_SEED_OFFSET,
             step_metrics=self.hooks.step_metrics)
         self.checkpoint_dir = Path(tcfg.checkpoint_dir)
         self.state = RunState(tcfg.eval_interval, tcfg.save_interval, self.hooks.score_key, self.hooks.lower_is_better)

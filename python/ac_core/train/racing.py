@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 
 from ac_core.env.settings import EnvSettings
-from ac_core.train.evaluation import Evaluator
+from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
 
 SCORE_KEY = "eval/score"  # the racing evaluation's score: a lap time, lower is better
 LAP_SECONDS_ALLOWED = 240.0  # an evaluation episode's time per lap: a slow but complete lap fits
-EVAL_SEED_OFFSET = 1_000_003  # evaluation episodes are seeded apart from training ones
 
 
 def env_settings_from_config(env_section: Mapping[str, Any], **overrides: Any) -> EnvSettings:
