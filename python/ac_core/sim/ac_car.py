@@ -106,8 +106,9 @@ def read_ac_car(path: str | Path) -> AcCar:
         _core.vehicle_model_figures(params)  # the model's own checks (gear ratios, tables)
     except ValueError as e:
         raise AcCarError(f"{data_dir}: the car's data gives an unusable parameter set ({e}); check the files") from None
-    return AcCar(car_id=car_dir.name, data_dir=data_dir, params=params, ui=read_ui_specs(car_dir / "ui" / "ui_car.json"),
-                 notes=notes, static_lateral_g=loader.static_lateral_g)
+    ui = read_ui_specs(car_dir / "ui" / "ui_car.json")
+    return AcCar(car_id=car_dir.name, data_dir=data_dir, params=params, ui=ui, notes=notes,
+                 static_lateral_g=loader.static_lateral_g)
 
 
 def _find_data(path: Path) -> tuple[Path, Path, list[str]]:
@@ -376,7 +377,8 @@ class _Loader:
         p.tyre_shape_q = _clamp(2.0 - 2.0 * math.asin(_clamp(falloff, 0.3, 0.99)) / math.pi, 1.1, 1.9)
         p.tyre_relaxation_length_m = max(0.5 * (tyres.num(front, "RELAXATION_LENGTH", 0.1)
                                                 + tyres.num(rear, "RELAXATION_LENGTH", 0.1)), 0.05)
-        p.wheel_inertia_kgm2 = max(0.5 * (tyres.num(front, "ANGULAR_INERTIA") + tyres.num(rear, "ANGULAR_INERTIA")), 0.05)
+        inertia = 0.5 * (tyres.num(front, "ANGULAR_INERTIA") + tyres.num(rear, "ANGULAR_INERTIA"))
+        p.wheel_inertia_kgm2 = max(inertia, 0.05)
         p.rolling_resistance = tyres.num(rear, "ROLLING_RESISTANCE_0", 10.0) / 1000.0   # N per kN of load
         p.rolling_resistance_v2 = tyres.num(rear, "ROLLING_RESISTANCE_1", 0.0) / 1000.0
         ideal = tyres.num(rear, "PRESSURE_IDEAL", 0.0)
@@ -413,8 +415,8 @@ class _Loader:
         p.rev_limit_rpm = limiter if limiter > 0 else curve.xs[-1]
         p.idle_rpm = max(eng.num("ENGINE_DATA", "MINIMUM", 1000.0), 300.0)
         if p.idle_rpm >= p.rev_limit_rpm:
-            raise AcCarError(f"{eng.line_of('ENGINE_DATA', 'MINIMUM')}: [ENGINE_DATA] MINIMUM ({p.idle_rpm:.0f}) is not "
-                             f"below the limiter ({p.rev_limit_rpm:.0f} rpm); fix the values")
+            raise AcCarError(f"{eng.line_of('ENGINE_DATA', 'MINIMUM')}: [ENGINE_DATA] MINIMUM ({p.idle_rpm:.0f}) "
+                             f"is not below the limiter ({p.rev_limit_rpm:.0f} rpm); fix the values")
         p.engine_inertia_kgm2 = eng.num("ENGINE_DATA", "INERTIA", 0.1)
         p.driveline_efficiency = 1.0  # power.lut is the torque the wheels get (research §2)
 
@@ -472,9 +474,9 @@ class _Loader:
             if values is None:
                 values = outs
             elif combinator == "MULT":
-                values = [a * b for a, b in zip(values, outs)]
+                values = [a * b for a, b in zip(values, outs, strict=True)]
             else:
-                values = [a + b for a, b in zip(values, outs)]
+                values = [a + b for a, b in zip(values, outs, strict=True)]
         if values is not None:
             turbo.boost_rpm = rpms
             turbo.boost_max = values

@@ -249,6 +249,12 @@ def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0,
     cmd = [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix, "--track", settings.track,
            "--weather", settings.weather, "--lap-start", lap_start, "--time-scale", str(scale),
            "--protocol", protocol]
+    if settings.backend == "sim-live":  # the built-in simulator drives env.car (a loaded AC car or the default)
+        from ac_core.sim.ac_car import resolve_car
+
+        folder = resolve_car(settings.car, settings.ac_root)
+        if folder is not None:
+            cmd += ["--car", str(folder)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
