@@ -155,6 +155,52 @@ def test_a_missing_wing_table_is_neutral_and_reported(tmp_path):
     assert any("wing_body_AOA_CD.lut is missing; that wing gives no drag" in n for n in loaded.notes)
 
 
+def edit_ini(path: Path, section: str, key: str, value: str) -> None:
+    """Set KEY=value in [section] (added at the section's top)."""
+    lines = path.read_text().splitlines()
+    out, current, done = [], None, False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("["):
+            current = stripped.strip("[]")
+            out.append(line)
+            if current == section and not done:
+                out.append(f"{key}={value}")
+                done = True
+            continue
+        if current == section and stripped.split("=")[0].strip() == key:
+            continue
+        out.append(line)
+    if not done:
+        out += [f"[{section}]", f"{key}={value}"]
+    path.write_text("\n".join(out) + "\n")
+
+
+def test_awd_open_differential_legacy_tyres_and_a_turbo_controller(tmp_path):
+    car = copy_car(tmp_path)
+    data = car / "data"
+    edit_ini(data / "drivetrain.ini", "TRACTION", "TYPE", "AWD")
+    edit_ini(data / "drivetrain.ini", "AWD", "FRONT_SHARE", "0.4")
+    for key in ("POWER", "COAST", "PRELOAD"):
+        edit_ini(data / "drivetrain.ini", "DIFFERENTIAL", key, "0")
+    edit_ini(data / "tyres.ini", "HEADER", "VERSION", "3")   # DY0 + DY1 * Fz / 2000
+    # a turbo controller on rpm: the boost limit rises from 0.2 to 1.0 between 2000 and 4000 rpm
+    (data / "ctrl_turbo0.ini").write_text(
+        "[CONTROLLER_0]\nINPUT=RPMS\nCOMBINATOR=ADD\nLUT=(|0=0.2|2000=0.2|4000=1.0|)\nFILTER=0.9\n"
+        "UP_LIMIT=10\nDOWN_LIMIT=0\n")
+    p = load_ac_car(car)
+    assert p.drive == _core.Drive.ALL and p.awd_front_share == pytest.approx(0.4)
+    assert p.diff_ramp == 0 and p.diff_ramp_coast == 0 and p.diff_preload_nm == 0
+    fz = 10 * p.tyre_mu_table_step_n
+    assert p.tyre_mu_front_table[10] == pytest.approx(1.2122 - 0.055 * fz * 0.0005, rel=1e-6)
+    assert p.turbos[0].boost_max[-1] == pytest.approx(1.0)
+    # torque at 5000 rpm: 159 N m x (1 + min(wastegate 0.78, 1.0)); at 1500 rpm the table's 0.2 limits
+    figures = _core.vehicle_model_figures(p)
+    assert figures["max_torque_nm"] == pytest.approx(159 * 1.78, rel=0.02)
+    run = straight_line_run(p)
+    assert 0 < run["time_to_100_kmh_s"] < 10 and run["top_speed_kmh"] > 200
+
+
 def test_resolve_car_by_path_or_id(tmp_path):
     assert resolve_car("FormulaAlpha2022") is None
     assert resolve_car(str(GOLF)) == GOLF
@@ -280,6 +326,22 @@ def test_env_drives_a_loaded_car():
             _, _, terminated, truncated, info = env.step(3 * 4 + 0)
             if terminated or truncated:
                 break
+        assert info["speed_kmh"] > 0
+    finally:
+        env.close()
+
+
+def test_sim_live_spawns_the_simulator_with_the_car():
+    """sim-live starts `ac-core sim --car PATH`: the process's static page names the car."""
+    from ac_core.env import AssettoCorsaEnv
+
+    env = AssettoCorsaEnv(backend="sim-live", car=str(GOLF), time_scale=4.0)
+    try:
+        env.reset(seed=1)
+        static = env.core.backend.static
+        assert decode_utf16(static["carModel"]) == "vw_sa_citi_golf" and static["maxRpm"] == 6600
+        for _ in range(5):
+            *_, info = env.step(3 * 4 + 0)
         assert info["speed_kmh"] > 0
     finally:
         env.close()

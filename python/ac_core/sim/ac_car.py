@@ -118,7 +118,8 @@ def _find_data(path: Path) -> tuple[Path, Path, list[str]]:
     if path.is_file():
         raise AcCarError(f"{path}: is a file; give the car's folder (content/cars/<id>) or its data/ folder")
     if (path / "car.ini").is_file():
-        data_dir, car_dir = path, path.parent if path.name.lower() == "data" else path
+        # the data/ folder (or Content Manager's data-1/ beside an existing one): the car is its parent
+        data_dir, car_dir = path, path.parent if re.fullmatch(r"data(-\d+)?", path.name.lower()) else path
     elif (path / "data").is_dir():
         data_dir, car_dir = path / "data", path
     elif (path / "data.acd").is_file():
