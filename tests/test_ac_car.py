@@ -392,3 +392,9 @@ def test_training_starts_on_a_loaded_car(tmp_path):
     assert main(["train", "--config", str(cfg), "--set", f"env.car={FSAE}", "--out", str(ck),
                  "--log-dir", str(tmp_path / "logs")]) == 0
     assert (ck / "last.pt").is_file()
+    # the evaluation's reference is the reference driver's lap in the same car (not FormulaAlpha2022's)
+    runs = tmp_path / "runs"
+    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "1", "--save-rollouts", str(runs)]) == 0
+    summary = json.loads((runs / "summary.json").read_text())
+    expected = reference_lap("spa", params=load_ac_car(FSAE)).lap_time_s
+    assert summary["reference_lap_time_s"] == pytest.approx(expected, abs=0.01)

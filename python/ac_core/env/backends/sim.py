@@ -41,8 +41,8 @@ class SimBackend(Backend):
         options = _core.SimOptions()
         options.weather = settings.weather
         options.lap_start = "flying" if settings.lap_start == "random" else settings.lap_start
-        params, self._start_lateral_g, self._start_max_speed = sim_car(settings)
-        self.batch = _core.SimBatch(n, self.track.core, params, options)
+        self.params, self._start_lateral_g, self._start_max_speed = sim_car(settings)
+        self.batch = _core.SimBatch(n, self.track.core, self.params, options)
         self.physics = self.batch.physics
         self.graphics = self.batch.graphics
         self.static = self.batch.static
