@@ -118,7 +118,24 @@ AC_CORE_BINDINGS(20, m) {
     m.def("weather_names", &weather_names);
     m.def("weather_grip", &weather_grip, py::arg("weather"));
 
-    auto vp = py::class_<VehicleParams>(m, "VehicleParams", "FormulaAlpha2022 parameter set (see vehicle_params.hpp)")
+    py::enum_<Drive>(m, "Drive", "Driven wheels (AC drivetrain.ini [TRACTION] TYPE)")
+        .value("REAR", Drive::Rear)
+        .value("FRONT", Drive::Front)
+        .value("ALL", Drive::All);
+
+    py::class_<TurboParams>(m, "TurboParams", "One turbo as AC's engine.ini [TURBO_n] (see vehicle_params.hpp)")
+        .def(py::init<>())
+        .def_readwrite("max_boost", &TurboParams::max_boost)
+        .def_readwrite("wastegate", &TurboParams::wastegate)
+        .def_readwrite("reference_rpm", &TurboParams::reference_rpm)
+        .def_readwrite("gamma", &TurboParams::gamma)
+        .def_readwrite("lag_up", &TurboParams::lag_up)
+        .def_readwrite("lag_dn", &TurboParams::lag_dn)
+        .def_readwrite("boost_rpm", &TurboParams::boost_rpm)
+        .def_readwrite("boost_max", &TurboParams::boost_max);
+
+    auto vp = py::class_<VehicleParams>(m, "VehicleParams",
+                                        "The car's parameter set; the defaults are FormulaAlpha2022 (see vehicle_params.hpp)")
                   .def(py::init<>())
                   .def_property_readonly("wheelbase", &VehicleParams::wheelbase);
 #define AC_SIM_FIELD(name) vp.def_readwrite(#name, &VehicleParams::name)
@@ -133,6 +150,19 @@ AC_CORE_BINDINGS(20, m) {
     AC_SIM_FIELD(rev_limit_rpm); AC_SIM_FIELD(upshift_rpm); AC_SIM_FIELD(upshift_slip_allowance); AC_SIM_FIELD(max_brake_torque_nm);
     AC_SIM_FIELD(brake_bias_front); AC_SIM_FIELD(max_steer_rad); AC_SIM_FIELD(steer_rate_rad_s);
     AC_SIM_FIELD(fuel_l); AC_SIM_FIELD(gear_ratio);
+    AC_SIM_FIELD(car_model); AC_SIM_FIELD(gear_count); AC_SIM_FIELD(drive); AC_SIM_FIELD(awd_front_share);
+    AC_SIM_FIELD(diff_preload_nm); AC_SIM_FIELD(diff_ramp); AC_SIM_FIELD(diff_ramp_coast); AC_SIM_FIELD(shift_cut_s);
+    AC_SIM_FIELD(torque_curve_rpm); AC_SIM_FIELD(torque_curve_nm); AC_SIM_FIELD(turbos); AC_SIM_FIELD(idle_rpm);
+    AC_SIM_FIELD(launch_rpm); AC_SIM_FIELD(downshift_rpm); AC_SIM_FIELD(engine_inertia_kgm2);
+    AC_SIM_FIELD(engine_friction_nm); AC_SIM_FIELD(engine_friction_nm_per_krpm); AC_SIM_FIELD(driveline_efficiency);
+    AC_SIM_FIELD(reverse_ratio); AC_SIM_FIELD(min_shift_interval_s); AC_SIM_FIELD(mguk_min_speed_mps);
+    AC_SIM_FIELD(tyre_mu_load_lo_n); AC_SIM_FIELD(tyre_mu_load_hi_n); AC_SIM_FIELD(tyre_mu_floor);
+    AC_SIM_FIELD(tyre_mu_table_step_n); AC_SIM_FIELD(tyre_mu_front_table); AC_SIM_FIELD(tyre_mu_rear_table);
+    AC_SIM_FIELD(tyre_mu_x_scale_front); AC_SIM_FIELD(tyre_mu_x_scale_rear); AC_SIM_FIELD(tyre_relaxation_length_m);
+    AC_SIM_FIELD(wheel_inertia_kgm2); AC_SIM_FIELD(rolling_resistance_v2); AC_SIM_FIELD(drs_rear_downforce_factor);
+    AC_SIM_FIELD(has_drs); AC_SIM_FIELD(wheel_rate_front_n_m); AC_SIM_FIELD(wheel_rate_rear_n_m);
+    AC_SIM_FIELD(ride_height_front_m); AC_SIM_FIELD(ride_height_rear_m); AC_SIM_FIELD(suspension_max_travel_m);
+    AC_SIM_FIELD(max_fuel_l); AC_SIM_FIELD(fuel_l_per_s_full); AC_SIM_FIELD(ambient_c); AC_SIM_FIELD(tyre_hot_pressure_psi);
 #undef AC_SIM_FIELD
 
     py::class_<SimOptions>(m, "SimOptions")
@@ -220,6 +250,34 @@ AC_CORE_BINDINGS(20, m) {
                  check_car(s, car);
                  s.controls()[car] = d.control(s.state(car), s.progress(car));
              }, py::arg("sim"), py::arg("car") = 0, "Write this tick's controls for one car into sim.controls");
+
+    m.def("straight_line_run",
+          [](const VehicleParams& params, double max_time_s) {
+              StraightLineResult r;
+              {
+                  py::gil_scoped_release release;
+                  r = straight_line_run(params, max_time_s);
+              }
+              py::dict d;
+              d["time_to_100_kmh_s"] = r.time_to_100_kmh_s;
+              d["time_to_97_kmh_s"] = r.time_to_97_kmh_s;
+              d["top_speed_kmh"] = r.top_speed_kmh;
+              d["time_to_top_s"] = r.time_to_top_s;
+              d["top_gear"] = r.top_gear;
+              d["top_rpm"] = r.top_rpm;
+              d["rev_limited"] = r.rev_limited;
+              d["speed_kmh"] = r.speed_kmh;
+              return d;
+          },
+          py::arg("params") = VehicleParams{}, py::arg("max_time_s") = 150.0,
+          "Standing start on a flat straight at full throttle: 0-100 km/h time and top speed");
+    m.def("vehicle_model_figures", [](const VehicleParams& params) {
+              const VehicleModel model(params);
+              py::dict d;
+              d["max_power_w"] = model.max_power_w();
+              d["max_torque_nm"] = model.max_torque_nm();
+              return d;
+          }, py::arg("params"), "The model's peak power and torque for a parameter set (checks it too)");
 
     m.def("run_reference_lap",
           [](const std::shared_ptr<Track>& track, const VehicleParams& params, const std::string& weather,

@@ -296,7 +296,7 @@ void ReferenceDriver::build_envelope() {
         env_ay_[k] = ay * opt_.lateral_grip_use;
         // drive: best gear, traction-limited by the rear axle (with longitudinal transfer)
         double engine_force = 0;
-        for (int g = 1; g <= kGearCount; ++g) {
+        for (int g = 1; g <= p.gear_count; ++g) {
             double rpm = v / R / model_.ratio(g) / VehicleModel::kRpmToRadS;
             if (rpm > p.rev_limit_rpm) continue;
             rpm = std::max(rpm, p.launch_rpm);
@@ -306,8 +306,12 @@ void ReferenceDriver::build_envelope() {
         }
         double ax = 5.0;
         for (int it = 0; it < 40; ++it) {
-            const double r_load = rear + m * ax * h / L;
-            const double cap = model_.tyre_mu(false, r_load / 2) * r_load * grip_;
+            // traction of the driven axle(s), with the longitudinal load transfer
+            const double r_load = rear + m * ax * h / L, f_load = std::max(0.0, front - m * ax * h / L);
+            double cap = 0.0;
+            if (model_.drives_rear()) cap += model_.tyre_mu(false, r_load / 2) * p.tyre_mu_x_scale_rear * r_load;
+            if (model_.drives_front()) cap += model_.tyre_mu(true, f_load / 2) * p.tyre_mu_x_scale_front * f_load;
+            cap *= grip_;
             ax = 0.5 * (ax + std::min(engine_force, cap) / m);
         }
         env_ax_[k] = ax * opt_.longitudinal_grip_use;
@@ -315,8 +319,8 @@ void ReferenceDriver::build_envelope() {
         double bx = 20.0;
         for (int it = 0; it < 40; ++it) {
             const double f_load = front + m * bx * h / L, r_load = std::max(0.0, rear - m * bx * h / L);
-            const double cap_f = model_.tyre_mu(true, f_load / 2) * f_load * grip_;
-            const double cap_r = model_.tyre_mu(false, r_load / 2) * r_load * grip_;
+            const double cap_f = model_.tyre_mu(true, f_load / 2) * p.tyre_mu_x_scale_front * f_load * grip_;
+            const double cap_r = model_.tyre_mu(false, r_load / 2) * p.tyre_mu_x_scale_rear * r_load * grip_;
             const double f = std::min({cap_f / p.brake_bias_front, cap_r / (1 - p.brake_bias_front),
                                        p.max_brake_torque_nm / R});
             bx = 0.5 * (bx + f / m);
@@ -332,7 +336,9 @@ double ReferenceDriver::brake_limit(double v) const { return table_lookup(env_br
 void ReferenceDriver::build_profile() {
     const VehicleParams& p = model_.params();
     const double m = p.mass_kg;
-    auto resist = [&](double v) { return 0.5 * p.air_density * p.cda_m2 * v * v / m + p.rolling_resistance * kGravity; };
+    auto resist = [&](double v) {
+        return 0.5 * p.air_density * p.cda_m2 * v * v / m + (p.rolling_resistance + p.rolling_resistance_v2 * v * v) * kGravity;
+    };
     std::vector<double> ds(n_), vlim(n_);
     double x0, z0, y0, x1, z1, y1;
     for (std::size_t i = 0; i < n_; ++i) {
@@ -419,8 +425,8 @@ CarInput ReferenceDriver::control(const CarState& st, const CarProgress& pr) {
     const double a_ff = (v_next * v_next - v_ref * v_ref) / 8.0;
     const double a_cmd = a_ff + opt_.speed_gain * (v_ref - v);
     const double grade = track_->grade(pr.s);
-    const double resist = (0.5 * p.air_density * p.cda_m2 * v * v) / p.mass_kg + p.rolling_resistance * kGravity +
-                          kGravity * grade;
+    const double resist = (0.5 * p.air_density * p.cda_m2 * v * v) / p.mass_kg +
+                          (p.rolling_resistance + p.rolling_resistance_v2 * v * v) * kGravity + kGravity * grade;
     double throttle = 0.0, brake = 0.0;
     if (a_cmd + resist >= 0.0) {
         const double full = std::max(1.0, table_lookup(env_ax_, v) / opt_.longitudinal_grip_use);
@@ -430,18 +436,61 @@ CarInput ReferenceDriver::control(const CarState& st, const CarProgress& pr) {
         brake = std::clamp(-(a_cmd + resist) / full, 0.0, 1.0);
     }
     // ---- the driver's traction and lock-up guards ----
-    const double rear_slip = std::max(st.slip_ratio[kRL], st.slip_ratio[kRR]);
-    if (rear_slip > 0.10) throttle_limit_ = std::max(0.05, throttle_limit_ - 0.12);
+    double driven_slip = 0.0;  // the driven wheels' largest wheelspin
+    if (model_.drives_rear()) driven_slip = std::max(st.slip_ratio[kRL], st.slip_ratio[kRR]);
+    if (model_.drives_front()) driven_slip = std::max({driven_slip, st.slip_ratio[kFL], st.slip_ratio[kFR]});
+    // Thresholds scale with the tyre's peak slip ratio (0.11 on FormulaAlpha2022's slicks).
+    const double slip_scale = p.tyre_peak_slip_ratio / 0.11;
+    if (driven_slip > 0.10 * slip_scale) throttle_limit_ = std::max(0.05, throttle_limit_ - 0.12);
     else throttle_limit_ = std::min(1.0, throttle_limit_ + 0.02);
     double min_slip = 0.0;
     for (int i = 0; i < 4; ++i) min_slip = std::min(min_slip, st.slip_ratio[i]);
-    if (min_slip < -0.13 && v > 3.0) brake_limit_ = std::max(0.0, std::min(brake, brake_limit_) * 0.7);
+    if (min_slip < -0.13 * slip_scale && v > 3.0) brake_limit_ = std::max(0.0, std::min(brake, brake_limit_) * 0.7);
     else brake_limit_ = std::min(1.0, brake_limit_ + 0.03);
     out.throttle = float(std::min(throttle, throttle_limit_));
     out.brake = float(std::min(brake, brake_limit_));
     out.clutch = 0.f;
     out.drs = 0;
     return out;
+}
+
+StraightLineResult straight_line_run(const VehicleParams& params, double max_time_s) {
+    const VehicleModel model(params);
+    const VehicleParams& p = model.params();
+    CarState s = model.make_state(0.0, 0.0, 0.0, 0.0);
+    const RoadContact road;  // flat, dry
+    StraightLineResult res;
+    const int max_ticks = int(max_time_s * kPhysicsHz);
+    const int sample_every = int(std::lround(0.1 * kPhysicsHz));
+    double throttle_limit = 1.0;
+    // Settled: under 0.2 km/h gained over the last 5 s (top speeds approach their asymptote slowly).
+    const int settle_ticks = int(5.0 * kPhysicsHz);
+    std::vector<double> history;
+    history.reserve(std::size_t(max_ticks) + 1);
+    for (int t = 0; t < max_ticks; ++t) {
+        double driven_slip = 0.0;
+        if (model.drives_rear()) driven_slip = std::max(s.slip_ratio[kRL], s.slip_ratio[kRR]);
+        if (model.drives_front()) driven_slip = std::max({driven_slip, s.slip_ratio[kFL], s.slip_ratio[kFR]});
+        if (driven_slip > 1.1 * p.tyre_peak_slip_ratio) throttle_limit = std::max(0.05, throttle_limit - 0.12);
+        else throttle_limit = std::min(1.0, throttle_limit + 0.02);
+        CarControls c;
+        c.throttle = float(throttle_limit);
+        model.step(s, c, road, kPhysicsDt);
+        const double kmh = s.vx * 3.6, time = double(t + 1) * kPhysicsDt;
+        if (res.time_to_97_kmh_s < 0 && kmh >= 96.56) res.time_to_97_kmh_s = time;
+        if (res.time_to_100_kmh_s < 0 && kmh >= 100.0) res.time_to_100_kmh_s = time;
+        if ((t + 1) % sample_every == 0) res.speed_kmh.push_back(kmh);
+        history.push_back(kmh);
+        if (kmh > res.top_speed_kmh) {
+            res.top_speed_kmh = kmh;
+            res.time_to_top_s = time;
+            res.top_gear = s.gear;
+            res.top_rpm = s.engine_rpm;
+        }
+        if (t > settle_ticks && kmh - history[std::size_t(t - settle_ticks)] < 0.2) break;
+    }
+    res.rev_limited = res.top_gear == p.gear_count && res.top_rpm > 0.98 * p.rev_limit_rpm;
+    return res;
 }
 
 ReferenceLapResult run_reference_lap(std::shared_ptr<const Track> track, const VehicleParams& params,

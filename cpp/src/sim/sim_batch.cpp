@@ -119,7 +119,7 @@ void SimBatch::fill_static_page() {
     set_text(static_.acVersion, 15, "1.16.4");
     static_.numberOfSessions = 1;
     static_.numCars = int32_t(cars_.size());
-    set_text(static_.carModel, 33, kFormulaAlpha2022Name);
+    set_text(static_.carModel, 33, p.car_model.c_str());
     set_text(static_.track, 33, track_->name().c_str());
     set_text(static_.playerName, 33, "Reference");
     set_text(static_.playerSurname, 33, "Driver");
@@ -138,9 +138,9 @@ void SimBatch::fill_static_page() {
     static_.aidMechanicalDamage = 1.f;
     static_.aidAutoClutch = 1;
     static_.aidAutoBlip = 1;
-    static_.hasDRS = 1;
-    static_.hasERS = 1;
-    static_.hasKERS = 1;
+    static_.hasDRS = p.has_drs ? 1 : 0;
+    static_.hasERS = p.mguk_kw > 0.0 ? 1 : 0;
+    static_.hasKERS = p.mguk_kw > 0.0 ? 1 : 0;
     static_.kersMaxJ = float(p.ers_energy_per_lap_j);
     static_.ersMaxJ = float(p.ers_energy_per_lap_j);
     static_.trackSPlineLength = float(track_->length());
@@ -462,7 +462,7 @@ void SimBatch::write_car_pages(std::size_t car) {
     ph.numberOfTyresOut = pr.tyres_out;
     ph.pitLimiterOn = 0;
     ph.abs = 0.f;
-    ph.kersCharge = float(st.ers_energy_j / p.ers_energy_per_lap_j);
+    ph.kersCharge = float(p.ers_energy_per_lap_j > 0.0 ? st.ers_energy_j / p.ers_energy_per_lap_j : 0.0);
     ph.kersInput = float(st.vx > p.mguk_min_speed_mps && st.ers_energy_j > 0 ? st.throttle_applied : 0.0);
     ph.autoShifterOn = st.auto_shift ? 1 : 0;
     ph.turboBoost = 0.f;

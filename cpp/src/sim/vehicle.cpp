@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace ac_core::sim {
 
@@ -21,9 +23,54 @@ constexpr double kLoadTransferTau = 0.03;
 
 inline double clampd(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+// Linear interpolation in a table (xs ascending), clamped at the ends (AC's Curve::getValue).
+double table_at(const std::vector<double>& xs, const std::vector<double>& ys, double x) {
+    if (x <= xs.front()) return ys.front();
+    if (x >= xs.back()) return ys.back();
+    const std::size_t i = std::size_t(std::upper_bound(xs.begin(), xs.end(), x) - xs.begin());
+    const double t = (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+    return ys[i - 1] + t * (ys[i] - ys[i - 1]);
+}
+
+void check_table(const std::vector<double>& xs, const std::vector<double>& ys, const char* what) {
+    if (xs.size() != ys.size() || xs.size() == 1)
+        throw std::invalid_argument(std::string(what) + ": needs as many x as y values and at least 2 points");
+    for (std::size_t i = 1; i < xs.size(); ++i)
+        if (!(xs[i] > xs[i - 1])) throw std::invalid_argument(std::string(what) + ": x values must increase");
+}
+
+// The parameter combinations the model cannot run with (a loader bug or a hand-edited set).
+void check_params(const VehicleParams& p) {
+    if (p.gear_count < 1 || p.gear_count > kMaxGears)
+        throw std::invalid_argument("gear_count must be 1.." + std::to_string(kMaxGears));
+    for (int g = 0; g < p.gear_count; ++g)
+        if (!(p.gear_ratio[std::size_t(g)] > 0.0)) throw std::invalid_argument("gear_ratio must be > 0 for every gear");
+    if (p.turbos.size() > std::size_t(kMaxTurbos))
+        throw std::invalid_argument("at most " + std::to_string(kMaxTurbos) + " turbos");
+    check_table(p.torque_curve_rpm, p.torque_curve_nm, "torque curve");
+    for (const TurboParams& t : p.turbos) {
+        check_table(t.boost_rpm, t.boost_max, "turbo boost table");
+        if (!(t.reference_rpm > 0.0)) throw std::invalid_argument("turbo reference_rpm must be > 0");
+    }
+    const bool tables = !p.tyre_mu_front_table.empty() || !p.tyre_mu_rear_table.empty();
+    if (tables && (p.tyre_mu_front_table.size() < 2 || p.tyre_mu_rear_table.size() < 2 || !(p.tyre_mu_table_step_n > 0.0)))
+        throw std::invalid_argument("tyre mu tables need 2+ points per axle and tyre_mu_table_step_n > 0");
+    if (!(p.mass_kg > 0.0) || !(p.tyre_radius_m > 0.0) || !(p.wheelbase() > 0.0) || !(p.yaw_inertia_kgm2 > 0.0))
+        throw std::invalid_argument("mass, tyre radius, wheelbase and yaw inertia must be > 0");
+    if (!(p.tyre_mu_x_scale_front > 0.0) || !(p.tyre_mu_x_scale_rear > 0.0))
+        throw std::invalid_argument("tyre_mu_x_scale_front/rear must be > 0");
+    if (!(p.tyre_shape_q > 1.0)) throw std::invalid_argument("tyre_shape_q must be > 1 (a force peak)");
+}
+
 }  // namespace
 
 VehicleModel::VehicleModel(const VehicleParams& params) : p_(params) {
+    check_params(p_);
+    for (std::size_t t = 0; t < p_.turbos.size(); ++t) {
+        // AC's lag factors are per 3 ms step; the share of the gap closed in one of our ticks.
+        turbo_up_[t] = 1.0 - std::pow(clampd(p_.turbos[t].lag_up, 0.0, 1.0), kPhysicsDt / 0.003);
+        turbo_dn_[t] = 1.0 - std::pow(clampd(p_.turbos[t].lag_dn, 0.0, 1.0), kPhysicsDt / 0.003);
+    }
     const double lf = p_.cog_to_front_m, lr = p_.cog_to_rear_m;
     const double hf = p_.track_front_m / 2, hr = p_.track_rear_m / 2;
     const double wx[4] = {lf, lf, -lr, -lr};
@@ -45,7 +92,31 @@ VehicleModel::VehicleModel(const VehicleParams& params) : p_(params) {
     }
 }
 
+double VehicleModel::turbo_target(std::size_t turbo, double rpm, double throttle) const {
+    const TurboParams& t = p_.turbos[turbo];
+    const double max_boost = t.boost_rpm.empty() ? t.max_boost : table_at(t.boost_rpm, t.boost_max, rpm);
+    double boost = max_boost * std::pow(std::min(1.0, std::max(0.0, throttle * rpm / t.reference_rpm)), t.gamma);
+    if (t.wastegate > 0.0) boost = std::min(boost, t.wastegate);
+    return boost;
+}
+
 double VehicleModel::engine_torque(double rpm) const {
+    double boost = 0.0;
+    for (std::size_t t = 0; t < p_.turbos.size(); ++t) boost += turbo_target(t, rpm, 1.0);
+    return boost == 0.0 ? base_torque(rpm) : base_torque(rpm) * (1.0 + boost);
+}
+
+double VehicleModel::driven_wheel_speed(const CarState& s) const {
+    switch (p_.drive) {
+        case Drive::Front: return 0.5 * (s.omega[kFL] + s.omega[kFR]);
+        case Drive::All: return 0.25 * (s.omega[kFL] + s.omega[kFR] + s.omega[kRL] + s.omega[kRR]);
+        case Drive::Rear: break;
+    }
+    return 0.5 * (s.omega[kRL] + s.omega[kRR]);
+}
+
+double VehicleModel::base_torque(double rpm) const {
+    if (!p_.torque_curve_rpm.empty()) return table_at(p_.torque_curve_rpm, p_.torque_curve_nm, rpm);
     const auto& R = p_.engine_rpm;
     const auto& P = p_.engine_kw;
     double kw;
@@ -65,19 +136,27 @@ double VehicleModel::engine_torque(double rpm) const {
 double VehicleModel::ratio(int gear) const {
     if (gear == 0) return 0.0;
     if (gear < 0) return -p_.reverse_ratio;
-    return p_.gear_ratio[std::size_t(std::min(gear, kGearCount) - 1)];
+    return p_.gear_ratio[std::size_t(std::min(gear, p_.gear_count) - 1)];
 }
 
 int VehicleModel::best_gear(double speed) const {
     const double w = std::fabs(speed) / p_.tyre_radius_m;
-    for (int g = 1; g <= kGearCount; ++g) {
+    for (int g = 1; g <= p_.gear_count; ++g) {
         const double rpm = w / ratio(g) / kRpmToRadS;
         if (rpm < p_.upshift_rpm - 300.0) return g;
     }
-    return kGearCount;
+    return p_.gear_count;
 }
 
 double VehicleModel::tyre_mu(bool front, double fz) const {
+    const std::vector<double>& table = front ? p_.tyre_mu_front_table : p_.tyre_mu_rear_table;
+    if (!table.empty()) {
+        const double x = std::max(0.0, fz / p_.tyre_mu_table_step_n);
+        const std::size_t last = table.size() - 1;
+        if (x >= double(last)) return table[last];
+        const std::size_t i = std::size_t(x);
+        return table[i] + (x - double(i)) * (table[i + 1] - table[i]);
+    }
     const double lo = front ? p_.tyre_mu_front_lo : p_.tyre_mu_rear_lo;
     const double slope = front ? mu_slope_front_ : mu_slope_rear_;
     return std::max(p_.tyre_mu_floor, lo + slope * (fz - p_.tyre_mu_load_lo_n));
@@ -128,7 +207,7 @@ void VehicleModel::update_gear(CarState& s, const CarControls& c, double dt) con
     s.since_shift_s += dt;
     if (!s.auto_shift) {
         if (c.shift != 0 && s.since_shift_s >= p_.min_shift_interval_s) {
-            const int next = std::clamp(s.gear + c.shift, -1, kGearCount);
+            const int next = std::clamp(s.gear + c.shift, -1, p_.gear_count);
             // Reverse only from (near) standstill, as a real box would refuse it.
             if (!(next == -1 && s.vx > 2.0)) {
                 s.gear = next;
@@ -146,12 +225,12 @@ void VehicleModel::update_gear(CarState& s, const CarControls& c, double dt) con
     // the spinning rear wheels: a launch on a spinning axle stays in its gear (on the rev limiter,
     // which cuts the torque until the tyres grip) instead of climbing through the box at 30 km/h.
     const double w_road = std::max(s.vx, 0.0) / p_.tyre_radius_m;
-    const double w_rear = 0.5 * (s.omega[kRL] + s.omega[kRR]);
+    const double w_rear = driven_wheel_speed(s);  // the driven axle (the rear one on FormulaAlpha2022)
     const double rpm_road = w_road / ratio(s.gear) / kRpmToRadS;
     const double rpm_engine = w_rear / ratio(s.gear) / kRpmToRadS;
     // Up when the engine reaches the shift point and the rear tyres slip no more than a tyre working
     // at its traction peak does (the road speed is within the allowance of the wheel speed).
-    if (s.gear < kGearCount && rpm_engine > p_.upshift_rpm &&
+    if (s.gear < p_.gear_count && rpm_engine > p_.upshift_rpm &&
         rpm_road > p_.upshift_rpm * (1.0 - p_.upshift_slip_allowance)) {
         ++s.gear;
         s.since_shift_s = 0;
@@ -209,23 +288,33 @@ void VehicleModel::step(CarState& s, const CarControls& c, const RoadContact& ro
     // ---- power unit, clutch, gearbox ----
     update_gear(s, c, dt);
     const double gr = ratio(s.gear);
-    const double w_rear = 0.5 * (s.omega[kRL] + s.omega[kRR]);
-    double drive_torque = 0.0;        // total torque into the differential
+    const double w_rear = driven_wheel_speed(s);  // the driven wheels (the rear pair on FormulaAlpha2022)
+    // Turbos spool towards their target boost at the engine's speed and throttle (AC's lag factors).
+    double boost = 0.0;
+    for (std::size_t t = 0; t < p.turbos.size(); ++t) {
+        const double goal = turbo_target(t, s.engine_rpm, throttle);
+        double& b = s.turbo_boost[t];
+        b += (goal - b) * (goal > b ? turbo_up_[t] : turbo_dn_[t]);
+        boost += b;
+    }
+    auto full_torque = [&](double rpm) { return p.turbos.empty() ? engine_torque(rpm) : base_torque(rpm) * (1.0 + boost); };
+    double drive_torque = 0.0;        // total torque into the differential(s)
     double engine_inertia_at_wheel = 0.0;
-    const double engaged = 1.0 - clutch_pedal;
+    double engaged = 1.0 - clutch_pedal;
+    if (s.since_shift_s < p.shift_cut_s) engaged = 0.0;  // a road car's gear change: drive cut
     if (gr != 0.0 && engaged > 0.0) {
         const double rpm_wheels = std::fabs(w_rear / gr) / kRpmToRadS;
         double t_engine;
         if (rpm_wheels < p.idle_rpm) {
             // Auto-clutch slipping: the engine holds idle..launch rpm and pushes through the clutch.
             s.engine_rpm = p.idle_rpm + throttle * (p.launch_rpm - p.idle_rpm);
-            t_engine = throttle * engine_torque(s.engine_rpm);
+            t_engine = throttle * full_torque(s.engine_rpm);
         } else {
             s.engine_rpm = rpm_wheels;
             engine_inertia_at_wheel = p.engine_inertia_kgm2 / (gr * gr) * 0.5;
-            const double friction = p.engine_friction_nm + p.engine_friction_nm_per_krpm * rpm_wheels / 1000.0;
+            const double friction = std::max(0.0, p.engine_friction_nm + p.engine_friction_nm_per_krpm * rpm_wheels / 1000.0);
             t_engine = rpm_wheels > p.rev_limit_rpm ? -friction
-                                                    : throttle * engine_torque(rpm_wheels) - (1.0 - throttle) * friction;
+                                                    : throttle * full_torque(rpm_wheels) - (1.0 - throttle) * friction;
         }
         // MGU-K: constant power above its minimum speed while the lap's energy lasts.
         if (throttle > 0.0 && s.vx > p.mguk_min_speed_mps && s.ers_energy_j > 0.0 && s.engine_rpm < p.rev_limit_rpm) {
@@ -240,14 +329,39 @@ void VehicleModel::step(CarState& s, const CarControls& c, const RoadContact& ro
     }
     s.fuel_l = std::max(0.0, s.fuel_l - p.fuel_l_per_s_full * throttle * dt);
 
-    // Limited-slip differential: equal split plus a locking torque that resists the speed difference,
-    // capped by preload + ramp and by what would equalise the wheels within the tick.
-    const double dw = s.omega[kRR] - s.omega[kRL];
-    const double i_rear = p.wheel_inertia_kgm2 + engine_inertia_at_wheel;
-    double lock = p.diff_lock_gain_nm_per_radps * dw;
-    const double lock_cap = std::min(p.diff_preload_nm + p.diff_ramp * std::fabs(drive_torque), 0.5 * std::fabs(dw) * i_rear / dt);
-    lock = clampd(lock, -lock_cap, lock_cap);
-    const double wheel_drive[4] = {0.0, 0.0, 0.5 * drive_torque + 0.5 * lock, 0.5 * drive_torque - 0.5 * lock};
+    // Axle torques: all to one axle, or a fixed split (AWD centre differential, AC FRONT_SHARE).
+    double axle_torque[2] = {0.0, drive_torque};  // front, rear
+    double axle_engine_inertia[2] = {0.0, engine_inertia_at_wheel};
+    if (p.drive == Drive::Front) {
+        axle_torque[0] = drive_torque;
+        axle_torque[1] = 0.0;
+        axle_engine_inertia[0] = engine_inertia_at_wheel;
+        axle_engine_inertia[1] = 0.0;
+    } else if (p.drive == Drive::All) {
+        axle_torque[0] = drive_torque * p.awd_front_share;
+        axle_torque[1] = drive_torque * (1.0 - p.awd_front_share);
+        axle_engine_inertia[0] = axle_engine_inertia[1] = 0.5 * engine_inertia_at_wheel;
+    }
+    // Limited-slip differential per driven axle: equal split plus a locking torque that resists the
+    // speed difference, capped by preload + ramp (power or coast) x |input torque| and by what would
+    // equalise the wheels within the tick. Preload and ramps 0 = an open differential.
+    double wheel_drive[4] = {0.0, 0.0, 0.0, 0.0};
+    double wheel_inertia[4];
+    for (int axle = 0; axle < 2; ++axle) {
+        const int left = axle == 0 ? kFL : kRL, right = axle == 0 ? kFR : kRR;
+        const double i_axle = p.wheel_inertia_kgm2 + axle_engine_inertia[axle];
+        wheel_inertia[left] = wheel_inertia[right] = i_axle;
+        if (axle == 0 && !drives_front()) continue;
+        if (axle == 1 && !drives_rear()) continue;
+        const double t_in = axle_torque[axle];
+        const double dw = s.omega[right] - s.omega[left];
+        double lock = p.diff_lock_gain_nm_per_radps * dw;
+        const double ramp = t_in >= 0.0 ? p.diff_ramp : p.diff_ramp_coast;
+        const double lock_cap = std::min(p.diff_preload_nm + ramp * std::fabs(t_in), 0.5 * std::fabs(dw) * i_axle / dt);
+        lock = clampd(lock, -lock_cap, lock_cap);
+        wheel_drive[left] = 0.5 * t_in + 0.5 * lock;
+        wheel_drive[right] = 0.5 * t_in - 0.5 * lock;
+    }
 
     const double brake_torque_total = brake * p.max_brake_torque_nm;
     const double wheel_brake[4] = {brake_torque_total * p.brake_bias_front * 0.5, brake_torque_total * p.brake_bias_front * 0.5,
@@ -285,12 +399,16 @@ void VehicleModel::step(CarState& s, const CarControls& c, const RoadContact& ro
         // g = F(rho)/rho with F = D sin(Q atan(S rho)); its limit at rho -> 0 is D Q S.
         const double g = rho > 1e-9 ? d * std::sin(p.tyre_shape_q * std::atan(shape_s_ * rho)) / rho
                                     : d * p.tyre_shape_q * shape_s_;
-        const double fx0 = g * kn;
+        // Longitudinal peak = kx x lateral peak (AC D_x / D_y): the friction circle becomes an ellipse.
+        const double kx = front ? p.tyre_mu_x_scale_front : p.tyre_mu_x_scale_rear;
+        const double gx = g * kx;
+        const double fx0 = gx * kn;
 
         // Wheel spin: linearised implicit step (the tyre is far stiffer than one tick can resolve).
-        const double i_w = front ? p.wheel_inertia_kgm2 : i_rear;
-        const double dfx_dw = g * inv_kmax * R / denom;         // secant stiffness, >= the local slope
-        const double rr_torque = p.rolling_resistance * fz[i] * R * std::tanh(s.omega[i] * R / 0.3);
+        const double i_w = wheel_inertia[i];
+        const double dfx_dw = gx * inv_kmax * R / denom;        // secant stiffness, >= the local slope
+        const double rr_coef = p.rolling_resistance + p.rolling_resistance_v2 * vwx * vwx;
+        const double rr_torque = rr_coef * fz[i] * R * std::tanh(s.omega[i] * R / 0.3);
         const double i_eff = i_w + dt * R * dfx_dw;
         double w_new = s.omega[i] + dt * (wheel_drive[i] - R * fx0 - rr_torque) / i_eff;
         const double brake_dw = dt * wheel_brake[i] / i_eff;
@@ -302,13 +420,14 @@ void VehicleModel::step(CarState& s, const CarControls& c, const RoadContact& ro
         // Longitudinal force: within the friction limit, and at low speed no more than stops the
         // patch sliding within the tick.
         const double slip_vx = w_new * R - vwx;
-        const double cap_x = std::min(d, kStopImpulseShare * m_eff_x_[i] * std::fabs(slip_vx) / dt);
+        const double cap_x = std::min(d * kx, kStopImpulseShare * m_eff_x_[i] * std::fabs(slip_vx) / dt);
         fx = clampd(fx, -cap_x, cap_x);
         double fy = -g * an;
         const double cap_y = kStopImpulseShare * m_eff_y_[i] * std::fabs(vwy) / dt;
         fy = clampd(fy, -cap_y, cap_y);
-        // The linearised spin step can push |(fx, fy)| past the friction circle: scale back onto it.
-        const double f_abs = std::sqrt(fx * fx + fy * fy);
+        // The linearised spin step can push |(fx, fy)| past the friction ellipse: scale back onto it.
+        const double fx_n = fx / kx;
+        const double f_abs = std::sqrt(fx_n * fx_n + fy * fy);
         if (f_abs > d && f_abs > 0.0) {
             fx *= d / f_abs;
             fy *= d / f_abs;

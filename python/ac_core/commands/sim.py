@@ -20,6 +20,13 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--track", default="spa", help="built-in name (spa) or a fast_lane.ai / TUMFTM .csv path")
+    p.add_argument(
+        "--car",
+        default=None,
+        metavar="PATH",
+        help="an Assetto Corsa car folder (content/cars/<id>) or its unpacked data/ folder "
+        "(default: the built-in FormulaAlpha2022; docs/simulator.md, Loaded cars)",
+    )
     p.add_argument("--prefix", default="acpmf_", help="page name prefix (default acpmf_, as AC)")
     p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per wall second")
     p.add_argument("--weather", default="clear", help="clear, damp or wet")
@@ -47,17 +54,31 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _car_params(args: argparse.Namespace) -> Any:
+    """The car --car names (its notes on stderr), or None for FormulaAlpha2022."""
+    if args.car is None:
+        return None
+    from ac_core.sim.ac_car import read_ac_car
+
+    car = read_ac_car(args.car)
+    for note in car.notes:
+        print(f"ac-core sim: {car.car_id}: {note}", file=sys.stderr)
+    return car.params
+
+
 def _reference(args: argparse.Namespace) -> int:
     from ac_core.sim.reference import plot_reference_lap, reference_lap
 
-    lap = reference_lap(args.track, weather=args.weather)
+    params = _car_params(args)
+    lap = reference_lap(args.track, weather=args.weather, params=params)
     if args.plot:
         plot_reference_lap(lap, args.plot)
     if args.json:
         print(json.dumps(lap.summary()))
     else:
         s = lap.summary()
-        print(f"track {lap.track} ({s['track_length_m']} m), weather {lap.weather}")
+        car = params.car_model if params is not None else "FormulaAlpha2022"
+        print(f"car {car}, track {lap.track} ({s['track_length_m']} m), weather {lap.weather}")
         print(f"lap {'completed' if lap.completed else 'NOT completed'}: {s['lap_time']} ({s['lap_time_s']} s)")
         print(f"top speed {s['top_speed_kmh']} km/h, minimum {s['min_speed_kmh']} km/h")
         print(
@@ -84,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from ac_core.sim.process import main_loop_banner, run_process
 
     try:
+        params = _car_params(args)
         stats = run_process(
             track=args.track,
             prefix=args.prefix,
@@ -95,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             spin_s=args.spin_us * 1e-6,
             protocol=args.protocol,
             csp_car_index=args.csp_car,
+            params=params,
             on_start=main_loop_banner,
         )
     except FileExistsError as e:  # the message names the page, the process where known, and the fix

@@ -61,7 +61,8 @@ class RewardWeights:
 class EnvSettings:
     backend: str = setting("sim", choices=BACKENDS)
     track: str = setting("spa", doc="built-in name, or a fast_lane.ai / TUMFTM .csv path")
-    car: str = setting("FormulaAlpha2022")
+    car: str = setting("FormulaAlpha2022", doc="sim/sim-live: FormulaAlpha2022, an AC car folder (or its data/) or an "
+                                               "AC car id under env.ac_root; ac/csp: the car the game runs")
     weather: str = setting("clear", doc="checked against the simulator's weather names")
     lap_start: str = setting("pit_out", choices=LAP_STARTS, doc="random: any point of the lap")
     control_hz: float = setting(20.0, low=0, low_open=True, high=PHYSICS_HZ,
@@ -106,7 +107,8 @@ class EnvSettings:
     time_scale: float = setting(1.0, low=0, low_open=True, high=1000.0,
                                 doc="sim-live: the spawned simulator's time scale; csp: SimState.v1 time_scale")
     track_file: str | None = setting(None, doc="ac backend: track model file (default: from the AC install)")
-    ac_root: str | None = setting(None, doc="ac backend: AC install folder (to find content/tracks/<track>/…)")
+    ac_root: str | None = setting(None, doc="AC install folder: content/tracks/<track>/… (ac backend), "
+                                           "content/cars/<env.car>/ (sim backends)")
     # csp backend (CSP Custom AI, docs/csp.md)
     csp_mode: str = setting("pause", choices=CSP_MODES,
                             doc="pause: pause → observe → act → resume for k ticks | realtime: runs at time_scale")
@@ -148,15 +150,26 @@ def make_settings(mapping: Mapping[str, Any] | None = None, *, source: str = "",
 
 def check_combinations(settings: EnvSettings, source: str = "", error: type[Exception] = EnvConfigError) -> None:
     """The rules that involve more than one key (each key's own range is its field's)."""
-    if settings.backend not in ("ac", "csp") and settings.car not in CARS:
+    if settings.backend in ("sim", "sim-live") and settings.car not in CARS:
         # The real game drives whatever car is loaded (checked against its static page); the built-in
-        # simulator has one parameter set.
-        fail(error, source, "env.car", settings.car, f"is not valid for backend {settings.backend}", choices_text(CARS))
+        # simulator drives FormulaAlpha2022 or an unpacked AC car folder (ac_core.sim.ac_car).
+        _check_sim_car(settings, source, error)
     if settings.backend not in ("sim", "csp") and settings.lap_start == RANDOM_LAP_START:
         fail(error, source, "env.lap_start", settings.lap_start, "needs backend sim or csp (teleports)",
              choices_text(SIM_LAP_STARTS))
     _check_csp(settings, source, error)
     _check_weather(settings.weather, source, error)
+
+
+def _check_sim_car(settings: EnvSettings, source: str, error: type[Exception]) -> None:
+    from ac_core.sim.ac_car import AcCarError, resolve_car
+
+    try:
+        resolve_car(settings.car, settings.ac_root)
+    except AcCarError:
+        where = f"nor a car id under {settings.ac_root}/content/cars" if settings.ac_root else "(env.ac_root unset)"
+        fail(error, source, "env.car", settings.car, f"is not a built-in car, not a car folder {where}",
+             f"{choices_text(CARS)}, an AC car folder (content/cars/<id>) or set env.ac_root")
 
 
 def _check_csp(settings: EnvSettings, source: str, error: type[Exception]) -> None:

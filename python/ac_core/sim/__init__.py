@@ -1,10 +1,13 @@
-"""The built-in Assetto Corsa stand-in simulator: a 2022 Formula car ("FormulaAlpha2022") at 333 Hz.
+"""The built-in Assetto Corsa stand-in simulator: a 2022 Formula car ("FormulaAlpha2022") at 333 Hz,
+or any Assetto Corsa car loaded from its unpacked data/ folder (:func:`load_ac_car`).
 
 * :func:`make_sim` — the batched lockstep simulator (``SimBatch``): N cars, ``step(k)`` runs k
   physics ticks, per-car AC pages as NumPy structured-array views (dtypes from
   :mod:`ac_core.pages`) and a ``controls`` view (:data:`CONTROLS_DTYPE`) to write inputs into.
 * :func:`reference_lap` — the model-based reference driver's lap (:class:`ReferenceLap`).
 * :mod:`ac_core.sim.process` — the simulator as its own real-time process (``ac-core sim``).
+* :func:`load_ac_car` / :func:`read_ac_car` — an AC car folder as a :class:`VehicleParams`;
+  :func:`straight_line_run` — its 0-100 km/h and top speed on a flat straight.
 
 The physics, the page filling and the driver are C++ (``cpp/src/sim``); see ``docs/simulator.md``.
 """
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ac_core import _core
+from ac_core.sim.ac_car import AcCar, AcCarError, load_ac_car, read_ac_car, resolve_car
 from ac_core.sim.reference import ReferenceLap, reference_lap
 
 SimBatch = _core.SimBatch
@@ -45,15 +49,21 @@ __all__ = [
     "CONTROLS_DTYPE",
     "LAP_STARTS",
     "PHYSICS_HZ",
+    "AcCar",
+    "AcCarError",
     "DriverOptions",
     "ReferenceDriver",
     "ReferenceLap",
     "SimBatch",
     "SimOptions",
     "VehicleParams",
+    "load_ac_car",
     "make_sim",
     "native_track",
+    "read_ac_car",
     "reference_lap",
+    "resolve_car",
+    "straight_line_run",
     "weather_names",
 ]
 
@@ -105,3 +115,11 @@ def make_sim(
             raise TypeError(f"unknown simulator option {key!r}")
         setattr(opts, key, value)
     return SimBatch(n_cars, native_track(track), params if params is not None else VehicleParams(), opts)
+
+
+def straight_line_run(params: Any = None, max_time_s: float = 150.0) -> dict[str, Any]:
+    """A standing start on a flat straight at full throttle (automatic shifts, a wheelspin guard), as
+    published figures are meant: ``time_to_100_kmh_s`` (-1 if not reached), ``time_to_97_kmh_s``,
+    ``top_speed_kmh`` (where the speed settles), ``top_gear``, ``top_rpm``, ``rev_limited`` and
+    ``speed_kmh`` every 0.1 s."""
+    return dict(_core.straight_line_run(params if params is not None else VehicleParams(), max_time_s))

@@ -67,14 +67,22 @@ def run_process(
     spin_s: float = 0.0002,
     protocol: str = "both",
     csp_car_index: int = 0,
+    params: Any = None,
+    car: str | None = None,
     on_start: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Run the simulator process until SIGINT/SIGTERM (or ``duration_s`` of wall time); returns the
-    loop statistics. Raises ValueError for bad options and FileExistsError if a live process already
+    loop statistics; ``params`` is the car (:func:`ac_core.sim.load_ac_car`; default FormulaAlpha2022),
+    or ``car`` an AC car folder to load it from (what :func:`start_simulator` passes).
+    Raises ValueError for bad options and FileExistsError if a live process already
     writes or holds the pages under ``prefix``."""
     from ac_core.sim import LAP_STARTS, SimOptions, VehicleParams, native_track, weather_names
 
     check_prefix(prefix)
+    if params is None and car is not None:
+        from ac_core.sim.ac_car import load_ac_car
+
+        params = load_ac_car(car)
     if weather not in weather_names():
         raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
     if lap_start not in LAP_STARTS:
@@ -99,7 +107,8 @@ def run_process(
     from ac_core.csp import csp_prefix_for
 
     runner = _core.RealtimeRunner(
-        native_track(track), VehicleParams(), opts, prefix=prefix, time_scale=time_scale, spin_s=spin_s,
+        native_track(track), params if params is not None else VehicleParams(), opts, prefix=prefix,
+        time_scale=time_scale, spin_s=spin_s,
         pad=protocol in ("pad", "both"), csp=protocol in ("csp", "both"), csp_prefix=csp_prefix_for(prefix),
         csp_car_index=csp_car_index,
     )

@@ -38,6 +38,7 @@ class ReferenceLap:
     # One row per physics tick of the timed lap: time_s, s, x, z, speed_kmh, lateral_g,
     # longitudinal_g, throttle, brake, steer, gear.
     trace: np.ndarray = field(repr=False)
+    car: str = "FormulaAlpha2022"  # the static page's carModel (an AC car's folder id)
 
     @property
     def lap_time_text(self) -> str:
@@ -93,17 +94,20 @@ class ReferenceLap:
             ],
             "track": self.track,
             "weather": self.weather,
+            "car": self.car,
         }
 
 
 def reference_lap(track: Any = "spa", *, weather: str = "clear", params: Any = None) -> ReferenceLap:
-    """Drive one flying lap with the reference driver on ``track`` (name, path or Track)."""
+    """Drive one flying lap with the reference driver on ``track`` (name, path or Track); ``params``:
+    the car (default FormulaAlpha2022; :func:`ac_core.sim.load_ac_car` for an AC car)."""
     from ac_core.sim import VehicleParams, native_track, weather_names
 
     if weather not in weather_names():
         raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
     core = native_track(track)
-    r = _core.run_reference_lap(core, params if params is not None else VehicleParams(), weather)
+    params = params if params is not None else VehicleParams()
+    r = _core.run_reference_lap(core, params, weather)
     name = os.fspath(track) if isinstance(track, (str, os.PathLike)) else str(core.name)
     return ReferenceLap(
         completed=bool(r["completed"]),
@@ -118,6 +122,7 @@ def reference_lap(track: Any = "spa", *, weather: str = "clear", params: Any = N
         track=name,
         weather=weather,
         trace=r["trace"],
+        car=str(params.car_model),
     )
 
 

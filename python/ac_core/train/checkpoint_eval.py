@@ -38,11 +38,13 @@ def load_agent(checkpoint: str | Path, device: str = "cpu") -> tuple[Any, Any, A
     return agent, cfg, ckpt
 
 
-def reference_for(track: Any) -> dict[str, Any] | None:
-    """The built-in reference driver's lap on this track (lap time and trace), or None if it fails."""
+def reference_for(track: Any, params: Any = None) -> dict[str, Any] | None:
+    """The built-in reference driver's lap on this track (lap time and trace) with the car ``params``
+    (default FormulaAlpha2022), or None if it fails."""
     from ac_core import _core
 
-    ref = _core.run_reference_lap(getattr(track, "core", track))
+    car = params if params is not None else _core.VehicleParams()
+    ref = _core.run_reference_lap(getattr(track, "core", track), car)
     if not ref["completed"]:
         return None
     trace = ref["trace"]
@@ -103,7 +105,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    reference = reference_for(env.core.backend.track)
+    reference = reference_for(env.core.backend.track, getattr(env.core.backend, "params", None))
     length = float(env.core.track_length)
     results: list[EpisodeRecord] = []
     traces: list[dict[str, np.ndarray]] = []

@@ -98,6 +98,20 @@ private:
     double throttle_limit_ = 1.0, brake_limit_ = 1.0;
 };
 
+// A standing start on a flat straight at full throttle (the automatic box's shifts, a driver's
+// wheelspin guard on the driven wheels), as published 0-100 km/h and top-speed figures are meant.
+struct StraightLineResult {
+    double time_to_100_kmh_s = -1;   // -1: not reached
+    double time_to_97_kmh_s = -1;    // 0-60 mph, as some ui figures are given
+    double top_speed_kmh = 0;        // the speed the car settles at (or reaches by max_time_s)
+    double time_to_top_s = 0;
+    int top_gear = 0;                // gear at the top speed
+    double top_rpm = 0;
+    bool rev_limited = false;        // the top speed is the rev limiter's in the top gear
+    std::vector<double> speed_kmh;   // every 0.1 s
+};
+StraightLineResult straight_line_run(const VehicleParams& params = {}, double max_time_s = 150.0);
+
 // Drives one flying lap with the reference driver on `track` and reports it. The car starts
 // `run_up_m` before the line at the planned speed; the timed lap is the first full lap after it.
 ReferenceLapResult run_reference_lap(std::shared_ptr<const Track> track, const VehicleParams& params = {},

@@ -55,6 +55,7 @@ struct CarState {
     int gear = 1;                         // -1 = R, 0 = N, 1..8
     double since_shift_s = 1.0;
     double engine_rpm = 4000;
+    std::array<double, kMaxTurbos> turbo_boost{};  // spool state of each turbo (boost, 0 = none)
     double ers_energy_j = 0;
     double fuel_l = 0;
     bool drs_open = false;
@@ -81,12 +82,22 @@ public:
     // One physics tick of `dt` seconds.
     void step(CarState& s, const CarControls& c, const RoadContact& road, double dt) const;
 
-    // Engine: full-throttle ICE torque (N m) at rpm, from the power curve.
+    // Engine: full-throttle ICE torque (N m) at rpm, from the power curve or the torque table, with
+    // the turbos' steady-state full-throttle boost.
     double engine_torque(double rpm) const;
+    // The same without boost (a loaded car's power.lut; FormulaAlpha2022's power curve).
+    double base_torque(double rpm) const;
+    // A turbo's target boost at rpm and throttle (before its spool lag).
+    double turbo_target(std::size_t turbo, double rpm, double throttle) const;
+    // Speed of the driven wheels (rad/s): the rear pair, the front pair or all four.
+    double driven_wheel_speed(const CarState& s) const;
+    bool drives_front() const { return p_.drive != Drive::Rear; }
+    bool drives_rear() const { return p_.drive != Drive::Front; }
     double engine_power_w(double rpm) const { return engine_torque(rpm) * rpm * kRpmToRadS; }
     double max_power_w() const { return max_power_w_; }
     double max_torque_nm() const { return max_torque_nm_; }
     double ratio(int gear) const;          // tyre-to-engine speed ratio; 0 in neutral
+    int gear_count() const { return p_.gear_count; }
     int best_gear(double speed) const;     // the gear the automatic box picks for a speed
     // Tyre friction coefficient at a load (before surface grip), front or rear axle.
     double tyre_mu(bool front, double fz) const;
@@ -102,6 +113,7 @@ private:
     double wheel_x_[4], wheel_y_[4];       // wheel positions from the CoG, body axes
     double m_eff_x_[4], m_eff_y_[4];       // effective mass at each contact patch (x / y impulses)
     double shape_s_;                       // S = pi / (2 atan Q)
+    double turbo_up_[kMaxTurbos] = {}, turbo_dn_[kMaxTurbos] = {};  // spool share per kPhysicsDt tick
     double mu_slope_front_, mu_slope_rear_;
     double max_power_w_ = 0, max_torque_nm_ = 0;
 };

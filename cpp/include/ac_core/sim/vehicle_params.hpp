@@ -1,4 +1,6 @@
-// The one parameter set of the built-in simulator's car, "FormulaAlpha2022": a 2022-era Formula car.
+// The parameter set of the built-in simulator's car. The defaults are "FormulaAlpha2022", a 2022-era
+// Formula car; an Assetto Corsa car's data folder fills the same fields (ac_core.sim.load_ac_car,
+// docs/simulator.md "Loaded cars").
 //
 // Every number comes from research/spa_and_f1_car_data.md §7 (sources: TUMFTM laptime-simulation
 // F1_Shanghai.ini, fastest-lap ferrari-2022-australia fit, Brembo/Mercedes figures). Where the
@@ -7,13 +9,37 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace ac_core::sim {
 
-inline constexpr int kGearCount = 8;
+inline constexpr int kGearCount = 8;          // FormulaAlpha2022's forward gears
+inline constexpr int kMaxGears = 10;          // room in gear_ratio; gear_count says how many are used
+inline constexpr int kMaxTurbos = 4;
 inline constexpr std::size_t kEngineCurvePoints = 10;
+inline constexpr const char* kFormulaAlpha2022Name = "FormulaAlpha2022";
+
+// Which wheels the engine drives (AC drivetrain.ini [TRACTION] TYPE).
+enum class Drive : int { Rear = 0, Front = 1, All = 2 };
+
+// One turbo as AC's engine.ini [TURBO_n] describes it: boost = min(wastegate, max_boost * min(1,
+// (throttle * rpm / reference_rpm))^gamma), the torque multiplied by (1 + the sum of boosts). The
+// spool follows that target with AC's per-3 ms lag factors (lag_up rising, lag_dn falling). A turbo
+// controller on rpm (ctrl_turbo<n>.ini) replaces max_boost by a table over rpm (boost_rpm/boost_max).
+struct TurboParams {
+    double max_boost = 0.0;
+    double wastegate = 0.0;        // 0: none
+    double reference_rpm = 1.0;
+    double gamma = 1.0;
+    double lag_up = 0.99;
+    double lag_dn = 0.99;
+    std::vector<double> boost_rpm, boost_max;  // optional controller table (replaces max_boost)
+};
 
 struct VehicleParams {
+    std::string car_model = kFormulaAlpha2022Name;  // static page carModel (an AC car's folder id)
+
     // ---- mass and geometry ----
     double mass_kg = 805.0;             // 798 kg minimum + ~7 kg quali fuel (§7)
     double yaw_inertia_kgm2 = 500.0;    // fastest-lap F1 fits
@@ -46,9 +72,16 @@ struct VehicleParams {
     // it the car understeers mildly in the linear range and at the limit.
     double tyre_mu_rear_lo = 2.20, tyre_mu_rear_hi = 1.80;
     double tyre_mu_floor = 0.90;            // the linear fit is extrapolated above 8 kN; never below this
+    // A loaded car's friction coefficient per axle as a table over the load (sample i at i * step N,
+    // linear, clamped at the ends); when set it replaces the linear fit above (lateral mu, AC's D_y).
+    double tyre_mu_table_step_n = 0.0;
+    std::vector<double> tyre_mu_front_table, tyre_mu_rear_table;
+    // Longitudinal over lateral peak friction (AC D_x / D_y): the friction circle becomes an ellipse.
+    double tyre_mu_x_scale_front = 1.0, tyre_mu_x_scale_rear = 1.0;
     double tyre_relaxation_length_m = 0.25; // lateral slip lag (also the low-speed lateral spring)
     double wheel_inertia_kgm2 = 1.2;        // wheel + tyre + brake disc, per wheel
     double rolling_resistance = 0.015;      // §7: 0.015-0.03 (lower end: racing slicks on tarmac)
+    double rolling_resistance_v2 = 0.0;     // + this x (m/s)^2 (AC ROLLING_RESISTANCE_1 / 1000)
 
     // ---- aero ----
     double air_density = 1.18;
@@ -57,11 +90,16 @@ struct VehicleParams {
     double aero_front_share = 0.46;
     double drs_drag_factor = 0.83;          // DRS open: -17 % drag (TUM drs_factor 0.17)
     double drs_rear_downforce_factor = 0.80;  // the flap also sheds rear downforce (assumed 20 %)
+    bool has_drs = true;                    // static page hasDRS (a loaded car sets the DRS factors to 1)
 
     // ---- power unit: ICE power curve (rpm, kW) + MGU-K ----
     // Peak 670 kW at 11 400 rpm, -41 kW at 10 500 and 12 200 rpm (TUM curve shape, 2022 fit level).
     std::array<double, kEngineCurvePoints> engine_rpm = {3000, 5000, 7000, 9000, 10500, 11400, 12200, 12600, 13000, 13500};
     std::array<double, kEngineCurvePoints> engine_kw = {110, 230, 380, 530, 629, 670, 629, 590, 560, 520};
+    // A loaded car's full-throttle torque table (AC power.lut: rpm | N m, linear, clamped at the ends);
+    // when set it replaces engine_rpm/engine_kw, and turbos multiply it by (1 + boost).
+    std::vector<double> torque_curve_rpm, torque_curve_nm;
+    std::vector<TurboParams> turbos;        // at most kMaxTurbos
     double idle_rpm = 4000.0;
     double rev_limit_rpm = 12600.0;
     double engine_inertia_kgm2 = 0.025;     // reflected through the gear ratio into the rear wheels
@@ -75,7 +113,8 @@ struct VehicleParams {
     double ers_energy_per_lap_j = 4.0e6;    // 4 MJ/lap deployment limit, refilled at the line
     double driveline_efficiency = 0.96;
     // Tyre-to-engine speed ratios (omega_wheel / omega_engine), gears 1..8 (TUM F1_Shanghai.ini).
-    std::array<double, kGearCount> gear_ratio = {0.040, 0.070, 0.095, 0.117, 0.143, 0.172, 0.190, 0.206};
+    std::array<double, kMaxGears> gear_ratio = {0.040, 0.070, 0.095, 0.117, 0.143, 0.172, 0.190, 0.206, 0.0, 0.0};
+    int gear_count = kGearCount;
     double reverse_ratio = 0.040;
     double upshift_rpm = 11800.0;
     double downshift_rpm = 9000.0;          // downshift when the lower gear would run below upshift - margin
@@ -88,7 +127,12 @@ struct VehicleParams {
     // rear wheel speed difference with this gain.
     double diff_preload_nm = 150.0;
     double diff_ramp = 0.25;
+    double diff_ramp_coast = 0.25;          // the same ramp on overrun (AC [DIFFERENTIAL] COAST)
     double diff_lock_gain_nm_per_radps = 300.0;
+    Drive drive = Drive::Rear;
+    double awd_front_share = 0.0;           // Drive::All: share of the torque sent to the front axle
+    // Drive cut for this long after each gear change (AC CHANGE_UP_TIME); 0 = seamless (F1 box).
+    double shift_cut_s = 0.0;
 
     // ---- brakes ----
     double max_brake_torque_nm = 14000.0;   // total; 5.9 g peak at 330 km/h with drag (Brembo, Bus Stop)
@@ -135,7 +179,5 @@ struct VehicleParams {
 
 // The documented parameter set; the default member values above are FormulaAlpha2022.
 inline VehicleParams formula_alpha_2022() { return VehicleParams{}; }
-
-inline constexpr const char* kFormulaAlpha2022Name = "FormulaAlpha2022";
 
 }  // namespace ac_core::sim

@@ -233,11 +233,18 @@ class SimLiveBackend(LiveBackend):
 
 def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0, *, protocol: str = "pad",
                     time_scale: float | None = None) -> subprocess.Popen:
-    """Start the built-in simulator for this environment (its track, weather, start, time scale)."""
+    """Start the built-in simulator for this environment (its car, track, weather, start, time scale)."""
+    options: dict[str, Any] = {}
+    if settings.backend == "sim-live":  # the built-in simulator drives env.car (a loaded AC car or the default)
+        from ac_core.sim.ac_car import resolve_car
+
+        folder = resolve_car(settings.car, settings.ac_root)
+        if folder is not None:
+            options["car"] = str(folder)
     return start_simulator(prefix=prefix, timeout_s=timeout_s, track=settings.track, weather=settings.weather,
                            lap_start="flying" if settings.lap_start == "random" else settings.lap_start,
                            time_scale=settings.time_scale if time_scale is None else time_scale,
-                           protocol=protocol)
+                           protocol=protocol, **options)
 
 
 def _normalise_name(name: str) -> str:

@@ -15,6 +15,21 @@ RANDOM_START_MAX_SPEED = 60.0  # m/s
 RANDOM_START_MIN_SPEED = 15.0
 
 
+def sim_car(settings: EnvSettings) -> tuple[Any, float, float]:
+    """The parameter set env.car names, with the lateral g and the speed (m/s) random starts may use:
+    FormulaAlpha2022's, or an AC car folder's (ac_core.sim.ac_car; bad files raise AcCarError)."""
+    from ac_core import _core
+    from ac_core.sim.ac_car import read_ac_car, resolve_car
+
+    folder = resolve_car(settings.car, settings.ac_root)
+    if folder is None:
+        return _core.VehicleParams(), RANDOM_START_LATERAL_G, RANDOM_START_MAX_SPEED
+    car = read_ac_car(folder)
+    # Well inside the car's grip without aero (FormulaAlpha2022's 2 g is ~0.9 of its static mu), and
+    # below its top speed.
+    return car.params, 0.9 * car.static_lateral_g, min(RANDOM_START_MAX_SPEED, 0.8 * car.max_speed_kmh / 3.6)
+
+
 class SimBackend(Backend):
     def __init__(self, settings: EnvSettings, n: int) -> None:
         from ac_core import _core
@@ -26,7 +41,8 @@ class SimBackend(Backend):
         options = _core.SimOptions()
         options.weather = settings.weather
         options.lap_start = "flying" if settings.lap_start == "random" else settings.lap_start
-        self.batch = _core.SimBatch(n, self.track.core, options=options)
+        self.params, self._start_lateral_g, self._start_max_speed = sim_car(settings)
+        self.batch = _core.SimBatch(n, self.track.core, self.params, options)
         self.physics = self.batch.physics
         self.graphics = self.batch.graphics
         self.static = self.batch.static
@@ -51,8 +67,8 @@ class SimBackend(Backend):
         i = int(s // 5) % len(self._curv_s)
         idx = (np.arange(i, i + window)) % len(self._curv_s)
         kappa = float(self._abs_curv[idx].max())
-        v = np.sqrt(RANDOM_START_LATERAL_G * 9.81 / max(kappa, 1e-6))
-        return float(np.clip(v, RANDOM_START_MIN_SPEED, RANDOM_START_MAX_SPEED))
+        v = np.sqrt(self._start_lateral_g * 9.81 / max(kappa, 1e-6))
+        return float(np.clip(v, min(RANDOM_START_MIN_SPEED, self._start_max_speed), self._start_max_speed))
 
     def reset_cars(self, idx: np.ndarray, rng: np.random.Generator, random_start: bool) -> None:
         self._controls[idx] = 0
