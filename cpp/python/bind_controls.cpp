@@ -3,6 +3,7 @@
 // live in ac_core._testing. Thin: conversions only.
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <string>
 
 #include "ac_core/controls/feeder.hpp"
