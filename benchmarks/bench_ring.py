@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from ac_core import _core
+from ac_core import _testing
 from ac_core.telemetry_stream import empty_frames
 
 from .conftest import full_run, record
@@ -78,7 +78,7 @@ def deque_cross_thread_ns(ops: int) -> float:
 
 @pytest.mark.benchmark(group="ring push+pop, same thread")
 def test_ring_same_thread_cpp(benchmark):
-    ns = _run(benchmark, lambda: _core.ring_push_pop_same_thread_ns(_ops()))
+    ns = _run(benchmark, lambda: _testing.ring_push_pop_same_thread_ns(_ops()))
     record(benchmark, "ring push+pop (same thread)", "ac_core", TARGET, TARGET_NS, value_ns=ns, ops=_ops())
 
 
@@ -91,7 +91,7 @@ def test_ring_same_thread_python_deque(benchmark):
 
 @pytest.mark.benchmark(group="ring hand-off, across threads")
 def test_ring_cross_thread_cpp(benchmark):
-    ns = _run(benchmark, lambda: _core.ring_transfer_cross_thread_ns(_ops()))
+    ns = _run(benchmark, lambda: _testing.ring_transfer_cross_thread_ns(_ops()))
     record(benchmark, "ring hand-off per frame (2 threads)", "ac_core", TARGET, TARGET_NS, value_ns=ns, ops=_ops())
 
 
