@@ -119,7 +119,8 @@ def test_controls_ini_binds_the_feeder_axes_and_buttons() -> None:
     assert list(bound_controls(ini)) == [("steer", "axis", 0), ("throttle", "axis", 1), ("brake", "axis", 2),
                                          ("clutch", "axis", 3), ("gear_up", "button", 0), ("gear_down", "button", 1),
                                          ("restart", "button", 2), ("pause", "button", 3)]
-    assert ini.get("__CM_RESET_SESSION", "BUTTON") == "2" and ini.get("__EXTRA_CM", "DELAY_SPECIFIC_SYSTEM_COMMANDS") == "0"
+    assert ini.get("__CM_RESET_SESSION", "BUTTON") == "2"
+    assert ini.get("__EXTRA_CM", "DELAY_SPECIFIC_SYSTEM_COMMANDS") == "0"
     assert ini.get("KEYBOARD", "GAS") == "0x57" and ini.get("__EXT_LIGHTS", "KEY") == "0x4C"  # the user's, kept
     assert controls_ini("uinput").get("CONTROLLERS", "CON0") == "ac_core virtual wheel"
 

@@ -101,7 +101,8 @@ def inject(prefix: str, faults: list[str], every_s: float, log: list[tuple[str, 
     def run() -> None:
         last = None
         for fault in faults:
-            pid = wait_for(lambda: (p := writer_pid(prefix)) not in (None, last) and p, 60, what="a game process")
+            pid = wait_for(lambda old=last: (p := writer_pid(prefix)) not in (None, old) and p, 60,
+                           what="a game process")
             time.sleep(every_s)
             os.kill(pid, signal.SIGKILL if fault == "crash" else signal.SIGSTOP)
             log.append((fault, pid))

@@ -95,10 +95,8 @@ class SupervisedBackend(Backend):
         reason = str(fault).split(";")[0]
         self.last_fault = reason
         if self.inner is not None:
-            try:
+            with contextlib.suppress(Exception):  # pages of a dead game: closing is best effort
                 self.inner.close()
-            except Exception:
-                pass
             self.inner = None
         last_error: BaseException = fault
         for attempt in range(1, self.settings.relaunch_tries + 1):
