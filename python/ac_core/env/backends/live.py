@@ -265,16 +265,24 @@ def ac_install_candidates() -> list[Path]:
 
 
 def check_car(settings: EnvSettings, car_model: str) -> None:
-    """The game runs the configured car: its folder id, its ui name (ui_car.json, when the AC folder is
-    known) or the seed's spelling (``FormulaAlpha2022`` for ``vrc_formula_alpha_2022``); else EnvConfigError
-    naming both and the fixes."""
+    """EnvConfigError naming both cars and the fixes unless the game runs the configured car."""
+    problem = car_problem(settings, car_model)
+    if problem:
+        raise EnvConfigError(problem)
+
+
+def car_problem(settings: EnvSettings, car_model: str) -> str | None:
+    """None when the game runs the configured car: its folder id, its ui name (ui_car.json, when the AC
+    folder is known) or the seed's spelling (``FormulaAlpha2022`` for ``vrc_formula_alpha_2022``); else
+    what is wrong and how to fix either side."""
     ui_name = None
     for root in [Path(settings.ac_root)] if settings.ac_root else ac_install_candidates():
         if (root / "content/cars" / car_model).is_dir():
             ui_name = AcInstall(root).car_ui_name(car_model)
             break
-    if not car_matches(settings.car, car_model, ui_name):
-        raise EnvConfigError(car_mismatch_message(settings.car, car_model, ui_name))
+    if car_matches(settings.car, car_model, ui_name):
+        return None
+    return car_mismatch_message(settings.car, car_model, ui_name)
 
 
 def find_fast_lane(track: str, layout: str, ac_root: str | None) -> Path:
@@ -298,12 +306,12 @@ def game_track(settings: EnvSettings, static: np.ndarray) -> Any:
     and track (EnvConfigError naming both otherwise)."""
     summary = P.static_summary(static)
     car, track = summary["carModel"], summary["track"]
-    check_car(settings, car)
+    problems = [car_problem(settings, car)]
     if settings.track_file is None and normalise(track) != normalise(settings.track):
-        raise EnvConfigError(
-            f"Assetto Corsa is running track {track!r} (config env.track = {settings.track!r}): load the configured "
-            f"track in AC (or let env.ac_launch load it), or set env.track to {track!r}"
-        )
+        problems.append(f"AC runs the track {track!r}, but the config asks for env.track = {settings.track!r}: load "
+                        f"{settings.track!r} in AC (or let env.ac_launch load it), or set env.track to {track!r}")
+    if any(problems):
+        raise EnvConfigError("; ".join(p for p in problems if p))
     from ac_core.track import load_track
 
     path = settings.track_file or str(find_fast_lane(track, summary["trackConfiguration"], settings.ac_root))
