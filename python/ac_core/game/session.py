@@ -22,6 +22,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,7 @@ class GameSession:
         self.race_ini_path = cfg_dir(self.documents) / "race.ini"
         self._race_backup = Backup(self.race_ini_path)
         self._appid_created = False
+        self._stderr: Any = None
         self.process: subprocess.Popen | None = None
         self.launches = 0
 
@@ -160,10 +162,13 @@ class GameSession:
         try:
             # AC embeds its own Python: this venv's variables would break it; a command keeps them ({python}).
             env = None if self.options.starter == "command" else clean_environment()
-            self.process = subprocess.Popen(cmd, cwd=str(self.install.root), env=env,
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE if self.options.starter == "command" else None,
-                                            text=True, errors="replace")
+            # stderr into a file, not a pipe: a game left running must not hold the caller's pipes, and a
+            # chatty one (wine) must never block on a full pipe; its tail explains a failed start.
+            if self._stderr is not None:
+                self._stderr.close()
+            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the game runs
+            self.process = subprocess.Popen(cmd, cwd=str(self.install.root), env=env, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=self._stderr)
         except OSError as e:
             raise GameLaunchError(f"could not start {cmd[0]}: {e.strerror or e}; check env.ac_root / env.ac_command") \
                 from None
@@ -183,6 +188,9 @@ class GameSession:
         if self.options.starter == "content_manager" and sys.platform == "win32":
             subprocess.run(["taskkill", "/IM", "acs.exe", "/F"], capture_output=True, check=False)
         proc, self.process = self.process, None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         if proc is None or proc.poll() is not None:
             return
         if sys.platform != "win32":
@@ -198,13 +206,15 @@ class GameSession:
             proc.wait()
 
     def stderr_tail(self) -> str:
-        proc = self.process
-        if proc is None or proc.stderr is None or proc.poll() is None:
+        """The last of what the game wrote to stderr, on one line."""
+        if self._stderr is None:
             return ""
         try:
-            return " ".join(proc.stderr.read().split())[-500:]
+            self._stderr.seek(0)
+            text = self._stderr.read().decode("utf-8", errors="replace")
         except (OSError, ValueError):
             return ""
+        return " ".join(text.split())[-500:]
 
     # -- readiness -------------------------------------------------------------------------------
     def wait_live(self, timeout_s: float | None = None) -> SessionState:
