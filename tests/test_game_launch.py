@@ -196,3 +196,22 @@ def test_env_counts_relaunches_and_drops_the_interrupted_episode(game: dict[str,
     finally:
         env.close()
     assert (Path(game["ac_documents"]) / "cfg/race.ini").read_text() == "[RACE]\nMODEL=users_car\n"
+
+
+def test_csp_backend_relaunches_a_crashed_game(game: dict[str, str]) -> None:
+    # CSP's waits time out (no process check inside them): a crash is found after reset_timeout_s.
+    env = AssettoCorsaEnv(backend="csp", track_file="spa", car="FormulaAlpha2022", ac_launch=True,
+                          reset_timeout_s=2.0, csp_watchdog=False, **game)
+    try:
+        env.reset(seed=0)
+        env.step(0)
+        first = writer_pid(game["prefix"])
+        os.kill(first, signal.SIGKILL)
+        _, _, _, truncated, info = env.step(0)
+        assert info["episode_dropped"] and truncated and info["timing"]["relaunches"] == 1
+        assert writer_pid(game["prefix"]) not in (None, first)
+        env.reset()
+        _, _, _, _, info = env.step(0)
+        assert "episode_dropped" not in info and info["timing"]["ticks"] > 0
+    finally:
+        env.close()
