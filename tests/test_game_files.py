@@ -164,3 +164,14 @@ def test_env_ac_launch_needs_a_live_backend_and_the_ac_folder() -> None:
         make_settings(backend="sim", ac_launch=True, ac_root="/x")
     with pytest.raises(EnvConfigError, match=r"env.ac_root.*is needed by env.ac_launch"):
         make_settings(backend="ac", ac_launch=True)
+
+
+def test_the_simulator_names_its_car_as_race_ini_does() -> None:
+    from ac_core import pages as P
+    from ac_core.sim import make_sim
+
+    sim = make_sim(1, "spa", car_model=SEED_CAR)
+    assert P.static_summary(sim.static)["carModel"] == SEED_CAR
+    assert P.static_summary(make_sim(1, "spa").static)["carModel"] == "FormulaAlpha2022"
+    with pytest.raises(ValueError, match=r"car_model must be 1 to 32 characters"):
+        make_sim(1, "spa", car_model="x" * 33)  # static.carModel is wchar[33]
