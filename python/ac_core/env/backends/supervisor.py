@@ -114,6 +114,11 @@ class SupervisedBackend(Backend):
             self.relaunches += 1
             return
         tries = self.settings.relaunch_tries
+        if tries == 0:
+            raise GameSessionLostError(
+                f"the game stopped ({reason}) and env.relaunch_tries is 0: restart it, then continue with "
+                "`ac-core train --resume`, or set env.relaunch_tries above 0 to relaunch it automatically"
+            ) from None
         raise GameSessionLostError(
             f"the game stopped ({reason}) and {tries} relaunch{'es' if tries != 1 else ''} in a row failed "
             f"(last: {str(last_error).split(';')[0]}); fix the game (`ac-core smoke-test`), then continue with "
