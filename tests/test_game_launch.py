@@ -215,3 +215,28 @@ def test_csp_backend_relaunches_a_crashed_game(game: dict[str, str]) -> None:
         assert "episode_dropped" not in info and info["timing"]["ticks"] > 0
     finally:
         env.close()
+
+
+def test_training_gives_up_with_a_checkpoint_and_one_line(tmp_path: Path, game: dict[str, str],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = train_config(tmp_path, game)
+    root = Path(game["ac_root"])
+
+    def break_the_game() -> None:  # the game crashes and cannot start again
+        pid = wait_for(lambda: writer_pid(game["prefix"]), 60, what="the game")
+        time.sleep(3.0)
+        (root / "broken").touch()
+        os.kill(pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=break_the_game, daemon=True)
+    thread.start()
+    ck = tmp_path / "ck"
+    code = main(["train", "--config", str(cfg), "--out", str(ck), "--log-dir", str(tmp_path / "tb")])
+    thread.join(timeout=5)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert any("the game process exited with code -9" in line and "2 relaunches in a row failed" in line
+               for line in err), err
+    state = torch.load(ck / "last.pt", map_location="cpu", weights_only=False)
+    assert state["step"] < 600  # saved where it stopped
+    assert (Path(game["ac_documents"]) / "cfg/race.ini").read_text() == "[RACE]\nMODEL=users_car\n"
