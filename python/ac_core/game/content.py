@@ -147,12 +147,14 @@ class AcInstall:
                                      f"{listing(tracks, 'tracks')}; set env.track to one of them")
         layouts = self.layouts(track)
         if layout and layout not in layouts:
-            raise AcContentError(f"track {track!r} has no layout {layout!r}; "
-                                 f"{listing(layouts, 'layouts') if layouts else 'it has a single layout'}; "
-                                 "set env.ac_layout to one of them" + ("" if layouts else " or to ''"))
+            if not layouts:
+                raise AcContentError(f"track {track!r} has no layout {layout!r}: it has a single layout; set "
+                                     "env.ac_layout (--layout) to ''")
+            raise AcContentError(f"track {track!r} has no layout {layout!r}; {listing(layouts, 'layouts')}; "
+                                 "set env.ac_layout (--layout) to one of them")
         if not layout and layouts:
             raise AcContentError(f"track {track!r} has several layouts and env.ac_layout is empty; "
-                                 f"{listing(layouts, 'layouts')}; set env.ac_layout to one of them")
+                                 f"{listing(layouts, 'layouts')}; set env.ac_layout (--layout) to one of them")
         return track, layout
 
     def check_weather(self, weather_id: str) -> str:
