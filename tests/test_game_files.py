@@ -166,12 +166,10 @@ def test_env_ac_launch_needs_a_live_backend_and_the_ac_folder() -> None:
         make_settings(backend="ac", ac_launch=True)
 
 
-def test_the_simulator_names_its_car_as_race_ini_does() -> None:
-    from ac_core import pages as P
-    from ac_core.sim import make_sim
+def test_the_simulator_reads_its_session_from_race_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ac-core sim --race-ini` in the AC folder, as `ac-core launch` starts the game: the car of race.ini
+    # without unpacked data drives as the built-in car under that name (static.carModel).
+    from ac_core.commands.sim import _race_ini_car
 
-    sim = make_sim(1, "spa", car_model=SEED_CAR)
-    assert P.static_summary(sim.static)["carModel"] == SEED_CAR
-    assert P.static_summary(make_sim(1, "spa").static)["carModel"] == "FormulaAlpha2022"
-    with pytest.raises(ValueError, match=r"car_model must be 1 to 32 characters"):
-        make_sim(1, "spa", car_model="x" * 33)  # static.carModel is wchar[33]
+    monkeypatch.chdir(make_install(tmp_path / "ac"))
+    assert _race_ini_car(SEED_CAR).car_model == SEED_CAR

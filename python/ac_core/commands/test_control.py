@@ -53,8 +53,8 @@ def _move(feeder: object, control: str, seconds: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ac_core.feeders import make_feeder
     from ac_core.errors import InputError
+    from ac_core.feeders import make_feeder
     from ac_core.shm import PageSet
 
     controls = [c.strip() for c in args.controls.split(",") if c.strip()]
