@@ -166,6 +166,11 @@ def test_training_survives_two_crashes_and_a_hang(tmp_path: Path, game: dict[str
         assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     assert writer_pid(game["prefix"]) is None
     assert (Path(game["ac_documents"]) / "cfg/race.ini").read_text() == "[RACE]\nMODEL=users_car\n"
+    from ac_core.commands.curve import read_scalars
+
+    scalars = read_scalars(tmp_path / "tb", ("env/session_relaunches", "env/dropped_episodes"))
+    assert scalars["env/session_relaunches"][1].max() == 3  # TensorBoard counts the relaunches
+    assert scalars["env/dropped_episodes"][1].max() >= 1
 
 
 def test_env_counts_relaunches_and_drops_the_interrupted_episode(game: dict[str, str]) -> None:
