@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from ac_core import _core
+from ac_core import _core, _testing
 
 from .conftest import record
 
@@ -32,11 +32,11 @@ def pad_feeder():
 
 @pytest.fixture
 def fake_vjoy():
-    _core.fake_vjoy_reset()
-    feeder = _core.VJoyFeeder.with_fake(1)  # acquires device 1 on the fake
+    _testing.fake_vjoy_reset()
+    feeder = _testing.fake_vjoy_feeder(1)  # acquires device 1 on the fake
     yield feeder
     feeder.close()
-    _core.fake_vjoy_reset()
+    _testing.fake_vjoy_reset()
 
 
 @pytest.mark.benchmark(group="control write, pad page")  # no like-for-like baseline: no other tool writes it
@@ -49,17 +49,17 @@ def test_pad_feeder_write(benchmark, pad_feeder):
 
 @pytest.mark.benchmark(group="control write from Python")
 def test_vjoy_feeder_write_fake(benchmark, fake_vjoy):
-    before = _core.fake_vjoy_state()["update_calls"]
+    before = _testing.fake_vjoy_state()["update_calls"]
     benchmark(fake_vjoy.write, 0.1, 0.8, 0.0)
     record(benchmark, "control write (vJoy, one UpdateVJD)", "ac_core", "one UpdateVJD per step",
            what="VJoyFeeder.write: 1 driver call (fake DLL: the caller's cost only)")  # fmt: skip
-    state = _core.fake_vjoy_state()
+    state = _testing.fake_vjoy_state()
     assert state["set_axis_calls"] == 0 and state["update_calls"] > before
 
 
 @pytest.mark.benchmark(group="control write from Python")
 def test_pyvjoy_style_set_axis_per_axis(benchmark, fake_vjoy):
-    addresses = _core.fake_vjoy_addresses()
+    addresses = _testing.fake_vjoy_addresses()
     set_axis = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)(addresses["SetAxis"])
 
     def write(steer: float, throttle: float, brake: float) -> None:
@@ -71,4 +71,4 @@ def test_pyvjoy_style_set_axis_per_axis(benchmark, fake_vjoy):
     benchmark(write, 0.1, 0.8, 0.0)
     record(benchmark, "control write (vJoy, one UpdateVJD)", "baseline",
            what="pyvjoy-style SetAxis x3 via ctypes: 3 driver calls (fake DLL: the caller's cost only)")
-    assert _core.fake_vjoy_state()["set_axis_calls"] >= 3
+    assert _testing.fake_vjoy_state()["set_axis_calls"] >= 3

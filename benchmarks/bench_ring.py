@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ac_core import _core
+from ac_core import _testing
 
 from .conftest import full_run, record
 
@@ -47,7 +47,7 @@ def _rounds() -> int:
 
 def _measure(benchmark, metric: str, queue: str, payload: str) -> float:
     """The median ns per item (throughput) or per round trip over a few rounds of N in C++."""
-    fn = _core.queue_throughput_ns if metric == "throughput" else _core.queue_round_trip_ns
+    fn = _testing.queue_throughput_ns if metric == "throughput" else _testing.queue_round_trip_ns
     results: list[float] = []
     benchmark.pedantic(lambda: results.append(fn(queue, payload, _items(metric))), rounds=_rounds(), iterations=1,
                        warmup_rounds=1)  # fmt: skip
@@ -58,8 +58,8 @@ def _measure(benchmark, metric: str, queue: str, payload: str) -> float:
 @pytest.mark.parametrize("queue", list(QUEUES))
 @pytest.mark.parametrize("metric", ["throughput", "round trip"])
 def test_queue(benchmark, metric: str, queue: str, payload: str) -> None:
-    if queue == "boost_spsc" and not _core.RING_BENCH_HAS_BOOST:
-        pytest.skip("boost::lockfree not found when _core was built: apt-get install libboost-dev and rebuild")
+    if queue == "boost_spsc" and not _testing.RING_BENCH_HAS_BOOST:
+        pytest.skip("boost::lockfree not found when ac_core._testing was built: apt-get install libboost-dev, rebuild")
     benchmark.group = f"ring {metric}, {PAYLOADS[payload]}"
     ns = _measure(benchmark, metric, queue, payload)
     unit = "ns per item" if metric == "throughput" else "ns per round trip"

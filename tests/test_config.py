@@ -388,3 +388,15 @@ def test_lap_starts_are_the_simulators_plus_random() -> None:
         assert sim.make_sim(1, lap_start=name).size == 1
     with pytest.raises(ValueError, match="unknown lap_start 'random'"):
         sim.make_sim(1, lap_start="random")
+
+
+def test_a_shipped_config_loads_by_name_and_an_unknown_name_lists_them(tmp_path: Path, monkeypatch) -> None:
+    from ac_core.config import load_config, shipped_config_names
+
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here: the name is resolved from the package
+    names = shipped_config_names()
+    assert {"iqn_spa_cpu", "iqn_spa_falpha2022"} <= set(names)
+    assert load_config("iqn_spa_cpu").agent.hidden_units == load_config("iqn_spa_cpu.yaml").agent.hidden_units
+    with pytest.raises(ConfigError, match="iqn_spa_cpu") as err:
+        load_config("iqn_spa_typo")
+    assert "\n" not in str(err.value)

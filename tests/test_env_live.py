@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from ac_core import _core
+from ac_core import _testing
 from ac_core import pages as P
 from ac_core.env import AssettoCorsaEnv, EnvConfigError
 from ac_core.env.backends.live import AcBackend, GameStoppedError
@@ -40,7 +40,7 @@ class FakeAc:
         self.thread.start()
 
     def _run(self) -> None:
-        pad = _core.PadLink(self.prefix, 0.01)
+        pad = _testing.PadLink(self.prefix, 0.01)
         pressed_since: float | None = None
         while not self.stop_flag.is_set():
             if self.running.is_set():

@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from ac_core import _core
+from ac_core import _core, _testing
 from ac_core import feeders as F
 
 # struct input_event on 64-bit Linux: timeval (2 x 8 bytes), u16 type, u16 code, s32 value.
@@ -26,7 +26,7 @@ BTN_TRIGGER = 0x120
 
 
 def test_pad_feeder_round_trip_through_the_sim_reader(prefix: str):
-    with_link = _core.PadLink(prefix, 0.0)
+    with_link = _testing.PadLink(prefix, 0.0)
     assert with_link.poll() is None  # no feeder yet
     feeder = F.make_feeder("pad", prefix=prefix)
     try:
@@ -59,7 +59,7 @@ def test_pad_page_is_owner_only(prefix: str):
 
 def test_out_of_range_values_are_clamped_and_counted(prefix: str):
     feeder = _core.PadFeeder(prefix)
-    link = _core.PadLink(prefix, 0.0)
+    link = _testing.PadLink(prefix, 0.0)
     try:
         feeder.write(-3.0, 1.5, -0.5)
         state = link.poll()
@@ -101,24 +101,24 @@ def test_second_pad_feeder_on_a_live_page_is_refused(prefix: str):
 
 @pytest.fixture
 def fake_vjoy():
-    _core.fake_vjoy_reset()
+    _testing.fake_vjoy_reset()
     yield
-    _core.fake_vjoy_reset()
+    _testing.fake_vjoy_reset()
 
 
 def test_vjoy_feeder_one_update_per_write(fake_vjoy):
-    _core.fake_vjoy_configure(axis_min=0, axis_max=32767)
-    feeder = _core.VJoyFeeder.with_fake(1)
+    _testing.fake_vjoy_configure(axis_min=0, axis_max=32767)
+    feeder = _testing.fake_vjoy_feeder(1)
     assert feeder.ranges["steer"] == (0, 32767)
     assert feeder.versions == (0x0219, 0x0219)
     feeder.write(1.0, 0.5, 0.0, 0.0, F.buttons("gear_down"))
-    state = _core.fake_vjoy_state()
+    state = _testing.fake_vjoy_state()
     assert state["update_calls"] == 1 and state["set_axis_calls"] == 0
     assert state["axes"] == (32767, 16384, 0, 0)
     assert state["buttons"] == 2
     assert state["device"] == 1
     feeder.close()
-    state = _core.fake_vjoy_state()
+    state = _testing.fake_vjoy_state()
     assert state["acquired_device"] == 0
     assert state["axes"][0] == 16384  # centred on release
 
@@ -129,29 +129,29 @@ def test_vjoy_feeder_one_update_per_write(fake_vjoy):
         ({"enabled": False}, 1, "driver_disabled", "Configure vJoy"),
         ({"dll_version": 0x0218}, 1, "version_mismatch", "0x0218"),
         ({}, 3, "device_missing", "device 3"),
-        ({"status": _core.VJD_STAT_BUSY, "owner_pid": 4321}, 1, "device_busy", "pid 4321"),
+        ({"status": _testing.VJD_STAT_BUSY, "owner_pid": 4321}, 1, "device_busy", "pid 4321"),
         ({"axis_mask": 0b0111}, 1, "axis_missing", "Rx axis"),
     ],
 )
 def test_vjoy_start_up_errors(fake_vjoy, config, device, code, text):
-    _core.fake_vjoy_configure(**config)
+    _testing.fake_vjoy_configure(**config)
     with pytest.raises(F.VJoyError, match=text) as info:
-        _core.VJoyFeeder.with_fake(device)
+        _testing.fake_vjoy_feeder(device)
     assert info.value.code == code
 
 
 def test_vjoy_update_failure_is_reported(fake_vjoy):
-    feeder = _core.VJoyFeeder.with_fake(1)
-    _core.fake_vjoy_configure(fail_update=True)
+    feeder = _testing.fake_vjoy_feeder(1)
+    _testing.fake_vjoy_configure(fail_update=True)
     with pytest.raises(F.VJoyError, match="UpdateVJD failed"):
         feeder.write(0.0, 0.0, 0.0)
-    _core.fake_vjoy_configure(fail_update=False)
+    _testing.fake_vjoy_configure(fail_update=False)
     feeder.close()
 
 
 def test_unknown_fake_setting_is_an_error():
     with pytest.raises(KeyError, match="bogus"):
-        _core.fake_vjoy_configure(bogus=1)
+        _testing.fake_vjoy_configure(bogus=1)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="checks the non-Windows message")
@@ -250,7 +250,7 @@ def read_events(fd: int, count: int) -> list[tuple[int, int, int]]:
 def test_uinput_frame_is_one_write_ending_in_syn_report():
     read_fd, write_fd = os.pipe()
     try:
-        feeder = _core.UinputFeeder.attach_fd(write_fd)
+        feeder = _testing.uinput_feeder_on_fd(write_fd)
         feeder.write(-1.0, 0.5, 1.0, 0.0, F.buttons("gear_up"))
         events = read_events(read_fd, 4 + 8 + 1)
         axes = [(EV_ABS, ABS_X, -32767), (EV_ABS, ABS_Y, 16384), (EV_ABS, ABS_Z, 32767), (EV_ABS, ABS_RX, 0)]

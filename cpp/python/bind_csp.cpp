@@ -13,7 +13,7 @@
 #include "ac_core/csp/pages.hpp"
 #include "ac_core/csp/session.hpp"
 #include "ac_core/csp/watchdog.hpp"
-#include "binding_registry.hpp"
+#include "bindings.hpp"
 
 namespace py = pybind11;
 using namespace ac_core;
@@ -61,7 +61,7 @@ std::array<float, 3> vec3(const std::vector<float>& v, const char* what) {
 
 }  // namespace
 
-AC_CORE_BINDINGS(15, m) {
+void ac_core::py_bindings::bind_csp(py::module_& m) {
     static PyObject* csp_error = PyErr_NewException("ac_core._core.CspError", PyExc_RuntimeError, nullptr);
     m.attr("CspError") = py::handle(csp_error);
     py::register_exception_translator([](std::exception_ptr p) {

@@ -8,7 +8,7 @@
 #include "ac_core/core/pages.hpp"
 #include "ac_core/core/shared_page.hpp"
 #include "ac_core/core/snapshot.hpp"
-#include "binding_registry.hpp"
+#include "bindings.hpp"
 
 namespace py = pybind11;
 using namespace ac_core;
@@ -54,7 +54,7 @@ void translate(const SharedPageError& e) {
 
 }  // namespace
 
-AC_CORE_BINDINGS(0, m) {
+void ac_core::py_bindings::bind_pages(py::module_& m) {
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
@@ -151,23 +151,6 @@ AC_CORE_BINDINGS(0, m) {
             d["failures"] = s.failures;
             return d;
         });
-
-    py::class_<SeqlockPageWriter>(m, "PageWriter", "Seqlocked whole-page publisher for pages this project owns")
-        .def(py::init([](SharedPage& page, PageKind kind) { return new SeqlockPageWriter(page, kind); }),
-             py::arg("page"), py::arg("kind"), py::keep_alive<1, 2>())
-        .def(
-            "publish",
-            [](SeqlockPageWriter& w, const py::array& src) {
-                if (!(src.flags() & py::array::c_style)) throw py::value_error("page source must be C-contiguous");
-                if (std::size_t(src.nbytes()) < w.struct_size())
-                    throw py::value_error("page source has " + std::to_string(src.nbytes()) + " bytes, needs " +
-                                          std::to_string(w.struct_size()));
-                w.publish(src.data());
-            },
-            py::arg("src"))
-        .def("begin", &SeqlockPageWriter::begin, "Start a field-by-field write (seqlock odd)")
-        .def("end", &SeqlockPageWriter::end, "Finish a field-by-field write (seqlock even)")
-        .def_property_readonly("sequence", &SeqlockPageWriter::sequence);
 
     py::enum_<Liveness>(m, "Liveness")
         .value("UNKNOWN", Liveness::Unknown)

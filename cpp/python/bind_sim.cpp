@@ -12,7 +12,7 @@
 #include "ac_core/sim/reference_driver.hpp"
 #include "ac_core/sim/sim_batch.hpp"
 #include "ac_core/sim/vehicle_params.hpp"
-#include "binding_registry.hpp"
+#include "bindings.hpp"
 
 namespace py = pybind11;
 using namespace ac_core;
@@ -112,7 +112,7 @@ std::shared_ptr<const Track> need_track(const std::shared_ptr<Track>& t) {
 
 }  // namespace
 
-AC_CORE_BINDINGS(20, m) {
+void ac_core::py_bindings::bind_sim(py::module_& m) {
     m.attr("PHYSICS_HZ") = kPhysicsHz;
     m.attr("CAR_MODEL") = kFormulaAlpha2022Name;
     m.def("weather_names", &weather_names);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ac_core/track/track.hpp"
-#include "binding_registry.hpp"
+#include "bindings.hpp"
 
 namespace py = pybind11;
 using namespace ac_core;
@@ -115,7 +115,7 @@ struct BatchGeometry {
 
 }  // namespace
 
-AC_CORE_BINDINGS(15, m) {
+void ac_core::py_bindings::bind_track(py::module_& m) {
     py::register_exception<TrackFileError>(m, "TrackFileError", PyExc_ValueError);
 
     py::enum_<Surface>(m, "Surface")

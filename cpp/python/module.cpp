@@ -1,11 +1,16 @@
-#include <algorithm>
-
-#include "binding_registry.hpp"
+// ac_core._core: the shipped module. Each component binds its part, in this order: later parts use
+// types of earlier ones (CspFeeder derives from the controls' Feeder; the poller takes a SharedPage).
+// Test fakes and benchmark helpers live in ac_core._testing (testing_module.cpp), not here.
+#include "bindings.hpp"
 
 PYBIND11_MODULE(_core, m) {
+    using namespace ac_core::py_bindings;
     m.doc() = "ac_core C++ core: Assetto Corsa pages, shared memory, real-time plumbing, simulator";
     m.attr("__version__") = AC_CORE_VERSION;
-    auto entries = ac_core::py_bindings::registry();
-    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
-    for (const auto& e : entries) e.fn(m);
+    bind_pages(m);
+    bind_realtime(m);
+    bind_controls(m);
+    bind_csp(m);
+    bind_track(m);
+    bind_sim(m);
 }

@@ -1,4 +1,4 @@
-// SpscRing and SeqlockSlot: single-thread semantics, and two-thread stress tests with checksummed
+// SpscRing, the seqlock primitives and SeqlockSlot: single-thread semantics, and two-thread stress tests with checksummed
 // items (run under ThreadSanitizer): nothing lost that was not counted as dropped, nothing torn.
 #include <array>
 #include <atomic>
@@ -147,6 +147,39 @@ AC_TEST(two_threads_deliver_everything_when_the_producer_waits) {
     producer.join();
     CHECK_EQ(wrong, uint64_t(0));
     CHECK(ring.empty());
+}
+
+// The primitives on a bare seq word, as the page writers and readers use them: a reader never
+// accepts a copy taken while a write is in progress, nor one that a write overlapped.
+AC_TEST(seqlock_primitives_reject_copies_a_write_overlaps) {
+    uint32_t seq = 0;
+    uint32_t data = 0;
+    auto copy = [&](uint32_t& out) { return [&] { out = load_word_relaxed(&data); }; };
+    uint32_t got = 99;
+    CHECK(seqlock_try_read(&seq, copy(got)));
+    CHECK_EQ(got, 0u);
+
+    seqlock_write_begin(&seq);  // a field-by-field write in progress
+    store_word_relaxed(&data, 7);
+    bool copied = false;
+    CHECK(!seqlock_try_read(&seq, [&] { copied = true; }));
+    CHECK(!copied);  // an odd seq is refused before any word is read
+    const SeqlockReadResult busy = seqlock_read(&seq, copy(got), 3);
+    CHECK(!busy.ok);
+    CHECK_EQ(busy.retries, 4u);
+    seqlock_write_end(&seq);
+    CHECK_EQ(seqlock_version(&seq), 1u);
+
+    // A write that lands inside the copy: the re-check sees the new seq and throws the copy away.
+    CHECK(!seqlock_try_read(&seq, [&] {
+        got = load_word_relaxed(&data);
+        seqlock_write(&seq, [&] { store_word_relaxed(&data, 8); });
+    }));
+    const SeqlockReadResult ok = seqlock_read(&seq, copy(got), 3);
+    CHECK(ok.ok);
+    CHECK_EQ(ok.retries, 0u);
+    CHECK_EQ(got, 8u);
+    CHECK_EQ(seqlock_version(&seq), 2u);
 }
 
 AC_TEST(seqlock_slot_never_returns_a_torn_value) {

@@ -8,7 +8,7 @@ agents on top of it.
 import os as _os
 
 # Developers running from the source tree point AC_CORE_EXT_DIR at a CMake build folder that holds
-# a freshly built _core module (see README, "Developing"); installed packages never need it.
+# freshly built _core and _testing modules (see README, "Developing"); installed packages never need it.
 if _os.environ.get("AC_CORE_EXT_DIR"):
     __path__.insert(0, _os.path.abspath(_os.environ["AC_CORE_EXT_DIR"]))  # type: ignore[name-defined]
 

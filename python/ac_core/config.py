@@ -197,16 +197,42 @@ def config_from_dict(data: Any, source: str = "") -> Config:
     return cfg
 
 
+def shipped_config_dirs() -> list[Path]:
+    """Where the shipped configs are: inside an installed package (ac_core/configs), or the source
+    tree's configs/ when ac_core runs from a checkout."""
+    package = Path(__file__).resolve().parent
+    return [d for d in (package / "configs", package.parent.parent / "configs") if d.is_dir()]
+
+
+def shipped_config_names() -> list[str]:
+    return sorted({p.stem for d in shipped_config_dirs() for p in d.glob("*.yaml")})
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """A config file by path, or a shipped config by name (``iqn_spa_cpu`` or ``iqn_spa_cpu.yaml``), so
+    ``--config iqn_spa_cpu`` works from an installed package as from a checkout; a path that exists wins."""
+    candidate = Path(path)
+    if candidate.exists() or candidate.parent != Path("."):
+        return candidate
+    name = candidate.name if candidate.suffix in (".yaml", ".yml") else f"{candidate.name}.yaml"
+    for folder in shipped_config_dirs():
+        if (folder / name).is_file():
+            return folder / name
+    return candidate
+
+
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config file; raises :class:`ConfigError` naming the file and key.
+    """Read and validate a YAML config file (a path, or a shipped config's name); raises
+    :class:`ConfigError` naming the file and key.
 
     Also refuses a replay buffer this machine cannot hold (:func:`check_memory`)."""
-    path = Path(path)
+    path = resolve_config_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found; pass an existing YAML file "
-                          "(e.g. configs/iqn_spa_falpha2022.yaml)") from None
+        names = ", ".join(shipped_config_names()) or "none found"
+        raise ConfigError(f"{path}: config file not found; pass a YAML file or a shipped config by name "
+                          f"({names})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {one_line(exc)}") from None
     try:

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ac_core/core/clock.hpp"
+#include "ac_core/core/seqlock.hpp"
 #include "ac_core/core/word_copy.hpp"
 
 #ifdef _WIN32
@@ -80,20 +81,18 @@ PadWriter::PadWriter(uint8_t* data, std::size_t size) : page_(checked_page(data,
 }
 
 uint32_t PadWriter::write(const PadControls& c, int64_t write_time_ns) noexcept {
-    const uint32_t s = load_word_relaxed(&page_->seq);
-    store_word_relaxed(&page_->seq, s + 1);  // odd: a write is in progress
-    std::atomic_thread_fence(std::memory_order_release);
-    store_word_relaxed(&page_->steer, float_bits(c.steer));
-    store_word_relaxed(&page_->throttle, float_bits(c.throttle));
-    store_word_relaxed(&page_->brake, float_bits(c.brake));
-    store_word_relaxed(&page_->clutch, float_bits(c.clutch));
-    store_word_relaxed(&page_->buttons, c.buttons);
-    const uint64_t t = uint64_t(write_time_ns);
-    store_word_relaxed(reinterpret_cast<uint8_t*>(&page_->write_time_ns), uint32_t(t));
-    store_word_relaxed(reinterpret_cast<uint8_t*>(&page_->write_time_ns) + 4, uint32_t(t >> 32));
     ++sequence_;
-    store_word_relaxed(&page_->sequence, sequence_);
-    store_word_release(&page_->seq, s + 2);  // even: consistent again
+    seqlock_write(&page_->seq, [&] {
+        store_word_relaxed(&page_->steer, float_bits(c.steer));
+        store_word_relaxed(&page_->throttle, float_bits(c.throttle));
+        store_word_relaxed(&page_->brake, float_bits(c.brake));
+        store_word_relaxed(&page_->clutch, float_bits(c.clutch));
+        store_word_relaxed(&page_->buttons, c.buttons);
+        const uint64_t t = uint64_t(write_time_ns);
+        store_word_relaxed(reinterpret_cast<uint8_t*>(&page_->write_time_ns), uint32_t(t));
+        store_word_relaxed(reinterpret_cast<uint8_t*>(&page_->write_time_ns) + 4, uint32_t(t >> 32));
+        store_word_relaxed(&page_->sequence, sequence_);
+    });
     return sequence_;
 }
 
@@ -110,31 +109,26 @@ PadReader::PadReader(uint8_t* data, std::size_t size, uint32_t max_retries)
 
 PadReadStatus PadReader::read(PadSnapshot& out) noexcept {
     if (load_word_acquire(&page_->magic) != kPadMagic) return PadReadStatus::NoWriter;
-    for (uint32_t attempt = 0; attempt <= max_retries_; ++attempt) {
-        const uint32_t s1 = load_word_acquire(&page_->seq);
-        if ((s1 & 1u) == 0) {
-            PadSnapshot copy;
-            copy.controls.steer = bits_float(load_word_relaxed(&page_->steer));
-            copy.controls.throttle = bits_float(load_word_relaxed(&page_->throttle));
-            copy.controls.brake = bits_float(load_word_relaxed(&page_->brake));
-            copy.controls.clutch = bits_float(load_word_relaxed(&page_->clutch));
-            copy.controls.buttons = load_word_relaxed(&page_->buttons);
-            copy.sequence = load_word_relaxed(&page_->sequence);
-            copy.writer_pid = load_word_relaxed(&page_->writer_pid);
-            const auto* t = reinterpret_cast<const uint8_t*>(&page_->write_time_ns);
-            copy.write_time_ns = int64_t(uint64_t(load_word_relaxed(t)) | (uint64_t(load_word_relaxed(t + 4)) << 32));
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (load_word_relaxed(&page_->seq) == s1) {
-                out = copy;
-                stats_.reads++;
-                return PadReadStatus::Ok;
-            }
-        }
-        stats_.retries++;
-        cpu_relax();
+    PadSnapshot copy;
+    const SeqlockReadResult r = seqlock_read(&page_->seq, [&] {
+        copy.controls.steer = bits_float(load_word_relaxed(&page_->steer));
+        copy.controls.throttle = bits_float(load_word_relaxed(&page_->throttle));
+        copy.controls.brake = bits_float(load_word_relaxed(&page_->brake));
+        copy.controls.clutch = bits_float(load_word_relaxed(&page_->clutch));
+        copy.controls.buttons = load_word_relaxed(&page_->buttons);
+        copy.sequence = load_word_relaxed(&page_->sequence);
+        copy.writer_pid = load_word_relaxed(&page_->writer_pid);
+        const auto* t = reinterpret_cast<const uint8_t*>(&page_->write_time_ns);
+        copy.write_time_ns = int64_t(uint64_t(load_word_relaxed(t)) | (uint64_t(load_word_relaxed(t + 4)) << 32));
+    }, max_retries_);
+    stats_.retries += r.retries;
+    if (!r.ok) {
+        stats_.failures++;
+        return PadReadStatus::Busy;
     }
-    stats_.failures++;
-    return PadReadStatus::Busy;
+    out = copy;
+    stats_.reads++;
+    return PadReadStatus::Ok;
 }
 
 void PadReader::store_applied(uint32_t sequence, int32_t packet_id) noexcept {

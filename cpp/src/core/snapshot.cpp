@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "ac_core/core/seqlock.hpp"
 #include "ac_core/core/word_copy.hpp"
 
 #ifdef _WIN32
@@ -18,8 +19,9 @@
 namespace ac_core {
 
 namespace {
-const uint8_t* trailer_field(const uint8_t* base, std::size_t field_offset) {
-    return base + kTrailerOffset + field_offset;
+// The trailer of a mapping of at least kBridgePageSize bytes (callers check the size first).
+const PageTrailer* trailer_of(const uint8_t* data) noexcept {
+    return reinterpret_cast<const PageTrailer*>(data + kTrailerOffset);
 }
 }  // namespace
 
@@ -31,7 +33,7 @@ PageReader::PageReader(const uint8_t* data, std::size_t mapped_size, PageKind ki
 
 void PageReader::detect_protocol() noexcept {
     if (mapped_size_ >= kBridgePageSize &&
-        load_word_acquire(trailer_field(data_, offsetof(PageTrailer, magic))) == kTrailerMagic) {
+        load_word_acquire(&trailer_of(data_)->magic) == kTrailerMagic) {
         protocol_ = SnapshotProtocol::Seqlock;
     } else if (spec_.kind == PageKind::Static) {
         protocol_ = SnapshotProtocol::StableCopy;  // the static page has no packetId
@@ -47,16 +49,10 @@ SnapshotResult PageReader::read(void* dst) noexcept {
     for (uint32_t attempt = 0; attempt <= max_retries_; ++attempt) {
         bool consistent = false;
         switch (protocol_) {
-            case SnapshotProtocol::Seqlock: {
-                const uint8_t* seq = trailer_field(data_, offsetof(PageTrailer, seq));
-                uint32_t s1 = load_word_acquire(seq);
-                if ((s1 & 1u) == 0) {
-                    copy_words_from_shared(out, data_, available_);
-                    std::atomic_thread_fence(std::memory_order_acquire);
-                    consistent = load_word_relaxed(seq) == s1;
-                }
+            case SnapshotProtocol::Seqlock:
+                consistent = seqlock_try_read(&trailer_of(data_)->seq,
+                                              [&] { copy_words_from_shared(out, data_, available_); });
                 break;
-            }
             case SnapshotProtocol::PacketId: {
                 uint32_t p1 = load_word_acquire(data_);
                 copy_words_from_shared(out, data_, available_);
@@ -111,21 +107,12 @@ SeqlockPageWriter::SeqlockPageWriter(uint8_t* data, std::size_t mapped_size, Pag
 
 uint32_t SeqlockPageWriter::sequence() const noexcept { return load_word_acquire(&trailer_->seq); }
 
-void SeqlockPageWriter::begin() noexcept {
-    uint32_t s = load_word_relaxed(&trailer_->seq);
-    store_word_relaxed(&trailer_->seq, s + 1);  // odd: write in progress
-    std::atomic_thread_fence(std::memory_order_release);
-}
+void SeqlockPageWriter::begin() noexcept { seqlock_write_begin(&trailer_->seq); }
 
-void SeqlockPageWriter::end() noexcept {
-    uint32_t s = load_word_relaxed(&trailer_->seq);
-    store_word_release(&trailer_->seq, s + 1);  // even again: the page is consistent
-}
+void SeqlockPageWriter::end() noexcept { seqlock_write_end(&trailer_->seq); }
 
 void SeqlockPageWriter::publish(const void* src) noexcept {
-    begin();
-    copy_words_to_shared(data_, src, spec_.size);
-    end();
+    seqlock_write(&trailer_->seq, [&] { copy_words_to_shared(data_, src, spec_.size); });
 }
 
 void require_minimal_page(const SharedPage& page, PageKind kind) {

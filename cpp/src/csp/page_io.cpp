@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "ac_core/core/clock.hpp"
+#include "ac_core/core/seqlock.hpp"
 #include "ac_core/core/word_copy.hpp"
 
 #ifdef _WIN32
@@ -79,13 +80,7 @@ CspReadResult CspPageReader::read(void* dst) noexcept {
     for (uint32_t attempt = 0; attempt <= max_retries_; ++attempt) {
         bool consistent;
         if (trailer != nullptr) {
-            const uint32_t s1 = load_word_acquire(&trailer->seq);
-            consistent = (s1 & 1u) == 0;
-            if (consistent) {
-                copy_words_from_shared(out, data_, bytes);
-                std::atomic_thread_fence(std::memory_order_acquire);
-                consistent = load_word_relaxed(&trailer->seq) == s1;
-            }
+            consistent = seqlock_try_read(&trailer->seq, [&] { copy_words_from_shared(out, data_, bytes); });
         } else if (has_packet_id(spec_.kind)) {
             // CSP's own page: the copy counts when packet_id is the same before, inside and after it.
             const uint32_t p1 = load_word_acquire(data_);
@@ -123,11 +118,7 @@ CspPageWriter::CspPageWriter(uint8_t* data, std::size_t mapped_size, CspPageKind
 }
 
 void CspPageWriter::publish(const void* src) noexcept {
-    const uint32_t s = load_word_relaxed(&trailer_->seq);
-    store_word_relaxed(&trailer_->seq, s + 1);  // odd: a write is in progress
-    std::atomic_thread_fence(std::memory_order_release);
-    copy_words_to_shared(data_, src, words_of(spec_.size));
-    store_word_release(&trailer_->seq, s + 2);
+    seqlock_write(&trailer_->seq, [&] { copy_words_to_shared(data_, src, words_of(spec_.size)); });
 }
 
 void CspPageWriter::beat() noexcept {

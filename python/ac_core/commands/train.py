@@ -8,7 +8,8 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an IQN agent (default backend: the built-in simulator)")
-    p.add_argument("--config", required=True, help="YAML config, e.g. configs/iqn_spa_falpha2022.yaml")
+    p.add_argument("--config", required=True,
+                   help="YAML config file, or a shipped config by name (iqn_spa_cpu, iqn_spa_falpha2022, …)")
     p.add_argument("--out", default=None, help="checkpoint folder (default: the config's train.checkpoint_dir)")
     p.add_argument("--log-dir", default=None, help="TensorBoard folder (default: the config's train.log_dir, logs/)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt with the same schedule")

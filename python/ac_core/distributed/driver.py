@@ -355,7 +355,7 @@ class ClusterTrainer:
         figures["perf/weight_lag_max"] = float(max(lags)) if lags else 0.0
         if self.learner_report is not None:
             figures["perf/gradient_steps"] = float(self.learner_report.gradient_steps)
-            figures["perf/skipped_updates"] = float(self.learner_report.skipped_updates)
+            figures["learner/skipped_updates"] = float(self.learner_report.skipped_updates)
             figures["train/learning_rate"] = self.learner_report.learning_rate
         if self._updates_since_report:
             for key in METRIC_KEYS:

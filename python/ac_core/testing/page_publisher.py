@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ac_core import _core
+from ac_core import _core, _testing
 from ac_core import pages as P
 from ac_core.shm import DEFAULT_PREFIX, KIND_NAMES, page_name
 
@@ -28,7 +28,7 @@ class PagePublisher:
                     page_name(prefix, kind), _core.BRIDGE_PAGE_SIZE, mode=mode, replace_stale=replace_stale
                 )
                 self._pages[kind] = page
-                self._writers[kind] = _core.PageWriter(page, P.PAGE_KINDS[kind])
+                self._writers[kind] = _testing.PageWriter(page, P.PAGE_KINDS[kind])
         except BaseException:
             self.close()
             raise

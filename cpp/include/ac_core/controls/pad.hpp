@@ -1,11 +1,10 @@
 // Both ends of the virtual pad page (pad_page.hpp): PadWriter (used by PadFeeder) and PadReader /
 // PadLink (used by the built-in simulator's process loop as its "vJoy").
 //
-// Seqlock protocol (one writer per page): the writer makes `seq` odd, fences (release), stores the
-// control words, bumps `sequence`, then stores `seq` even with release. The reader loads `seq`
-// (acquire), copies the words, fences (acquire), re-loads `seq`; equal and even = an untorn copy.
-// All shared words go through word_copy.hpp's atomic word accessors, so the protocol is free of
-// data races (ThreadSanitizer-clean), not just "works on x86".
+// Seqlock protocol (one writer per page, core/seqlock.hpp over the page's `seq` word): the writer
+// stores the control words and bumps `sequence` inside one seqlocked write; the reader copies them
+// in a seqlocked read. All shared words go through word_copy.hpp's atomic word accessors, so the
+// protocol is free of data races (ThreadSanitizer-clean), not just "works on x86".
 //
 // The applied echo (`applied_sequence`, `applied_packet_id`) is written by the reader side only, as
 // one 64-bit store, so a latency probe never sees the sequence of one control paired with the

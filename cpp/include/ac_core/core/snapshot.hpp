@@ -27,6 +27,7 @@ inline constexpr uint32_t kTrailerMagic = 0x51534341u;  // "ACSQ" little-endian
 inline constexpr uint32_t kTrailerVersion = 1;
 inline constexpr std::size_t kTrailerOffset = kBridgePageSize - sizeof(PageTrailer);
 static_assert(sizeof(PageTrailer) == 16);
+static_assert(offsetof(PageTrailer, seq) == 8, "the seq word is part of the page protocol");
 static_assert(kTrailerOffset >= kPhysicsSize && kTrailerOffset >= kGraphicsSize && kTrailerOffset >= kStaticSize);
 
 enum class SnapshotProtocol : uint8_t { PacketId, Seqlock, StableCopy };

@@ -38,6 +38,7 @@ inline constexpr uint32_t kCspTrailerVersion = 1;
 inline constexpr std::size_t kCspOwnPageSize = 4096;
 inline constexpr std::size_t kCspTrailerOffset = kCspOwnPageSize - sizeof(CspTrailer);
 static_assert(sizeof(CspTrailer) == 32);
+static_assert(offsetof(CspTrailer, seq) == 8 && offsetof(CspTrailer, heartbeat) == 16, "trailer words are protocol");
 static_assert(kCspTrailerOffset >= kCspCarSize);
 
 // The trailer of a mapping if it has one (large enough and magic set), else nullptr.

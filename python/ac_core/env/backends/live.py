@@ -124,14 +124,19 @@ class LivePages(Backend):
         return pid, gid
 
     def discard_frames(self) -> int:
-        """Drop every queued frame (they belong to no step: a reset, or the time before the first one)."""
-        dropped = 0
+        """Drop every queued frame (they belong to no step: a reset, or the time before the first one).
+        Frames the ring could not hold before this point belong to no step either: the next step counts
+        drops from the newest frame made so far (the poller's stats keep the all-time count)."""
+        discarded = 0
         while True:
             got = self._poller.drain_into(self._frames)
             if got == 0:
-                return dropped
-            dropped += got
+                break
+            discarded += got
             self._last_frame_index = int(self._frames["frame_index"][got - 1])
+        if self._poller.latest_into(self._latest.reshape(())):
+            self._last_frame_index = max(self._last_frame_index, int(self._latest["frame_index"][0]))
+        return discarded
 
     def take_frames(self) -> dict[str, Any]:
         """The frames queued since the previous step: the newest into ``physics``/``graphics``, all of

@@ -1,27 +1,19 @@
-// Bindings for the real-time plumbing: telemetry poller (ring + latest slot), steppers, control
-// feeders (pad, vJoy, uinput, fake vJoy), ring micro-benchmarks. Thin: conversions, GIL handling
-// and signal checks only.
+// Bindings for the real-time plumbing: the clock, telemetry frames, the poller (ring + latest-frame
+// slot) and the steppers. Thin: conversions, GIL handling and signal checks only.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
-#include <memory>
+#include <optional>
 #include <string>
 
 #include "ac_core/core/clock.hpp"
-#include "ac_core/controls/pad.hpp"
-#include "ac_core/controls/pad_feeder.hpp"
+#include "ac_core/core/shared_page.hpp"
 #include "ac_core/realtime/poller.hpp"
 #include "ac_core/realtime/rt_thread.hpp"
-#include "ac_core/realtime/ring_bench.hpp"
-#include "ac_core/core/shared_page.hpp"
 #include "ac_core/realtime/stepper.hpp"
 #include "ac_core/realtime/telemetry.hpp"
-#include "ac_core/controls/uinput_feeder.hpp"
-#include "ac_core/controls/vjoy.hpp"
-#include "ac_core/controls/vjoy_fake.hpp"
-#include "ac_core/controls/vjoy_feeder.hpp"
-#include "binding_registry.hpp"
+#include "bindings.hpp"
 
 namespace py = pybind11;
 using namespace ac_core;
@@ -94,14 +86,6 @@ py::dict stepper_stats(const StepperStats& s) {
     return d;
 }
 
-py::dict feeder_stats(const Feeder& f) {
-    py::dict d;
-    d["writes"] = f.stats().writes;
-    d["clamped_values"] = f.stats().clamped_values;
-    d["rejected"] = f.stats().rejected;
-    return d;
-}
-
 const uint8_t* page_bytes(const SharedPage& page, const char* what) {
     if (!page.valid()) throw py::value_error(std::string(what) + " page is closed");
     return page.data();
@@ -109,29 +93,7 @@ const uint8_t* page_bytes(const SharedPage& page, const char* what) {
 
 }  // namespace
 
-AC_CORE_BINDINGS(10, m) {
-    // Exception types live as long as the interpreter (one reference kept here on purpose).
-    static PyObject* vjoy_error = PyErr_NewException("ac_core._core.VJoyError", PyExc_RuntimeError, nullptr);
-    static PyObject* uinput_error = PyErr_NewException("ac_core._core.UinputError", PyExc_OSError, nullptr);
-    m.attr("VJoyError") = py::handle(vjoy_error);
-    m.attr("UinputError") = py::handle(uinput_error);
-    py::register_exception_translator([](std::exception_ptr p) {
-        try {
-            if (p) std::rethrow_exception(p);
-        } catch (const VJoyError& e) {
-            static const char* names[] = {"not_installed",  "load_failed",    "missing_export", "driver_disabled",
-                                          "version_mismatch", "device_missing", "device_busy",    "acquire_failed",
-                                          "axis_missing",   "update_failed"};
-            py::object err = py::reinterpret_borrow<py::object>(vjoy_error)(e.what());
-            err.attr("code") = names[int(e.code())];
-            PyErr_SetObject(vjoy_error, err.ptr());
-        } catch (const UinputError& e) {
-            PyErr_SetString(uinput_error, e.what());
-        } catch (const ControlError& e) {
-            PyErr_SetString(PyExc_ValueError, e.what());
-        }
-    });
-
+void ac_core::py_bindings::bind_realtime(py::module_& m) {
     m.def("steady_now_ns", &steady_now_ns, "The plumbing's monotonic clock (ns); frames and pad writes use it");
     auto realtime_tuple = [](const RealtimeResult& r) { return py::make_tuple(r.ok, r.detail); };
     m.def("make_thread_realtime", [realtime_tuple](int priority) { return realtime_tuple(make_thread_realtime(priority)); },
@@ -260,152 +222,4 @@ AC_CORE_BINDINGS(10, m) {
         .def_property_readonly("ticks", &PhysicsStepper::ticks)
         .def_property_readonly("target_packet_id", &PhysicsStepper::target_packet_id)
         .def_property_readonly("stats", [](const PhysicsStepper& s) { return stepper_stats(s.stats()); });
-
-    // ---- feeders ----
-    py::class_<Feeder>(m, "Feeder", "A control output: write(steer, throttle, brake, clutch=0, buttons=0)")
-        .def(
-            "write",
-            [](Feeder& f, double steer, double throttle, double brake, double clutch, uint32_t buttons) {
-                f.write(ControlInput{steer, throttle, brake, clutch, buttons});
-            },
-            py::arg("steer"), py::arg("throttle"), py::arg("brake"), py::arg("clutch") = 0.0, py::arg("buttons") = 0)
-        .def_property_readonly("kind", &Feeder::kind)
-        .def_property_readonly("stats", &feeder_stats);
-
-    py::class_<PadFeeder, Feeder>(m, "PadFeeder", "Writes the pad page <prefix>pad that the built-in simulator reads")
-        .def(py::init<const std::string&, unsigned, bool>(), py::arg("prefix") = kDefaultPagePrefix,
-             py::arg("mode") = 0600, py::arg("replace_stale") = true)
-        .def_property_readonly("sequence", &PadFeeder::sequence)
-        .def_property_readonly("applied", [](const PadFeeder& f) {
-            const PadAppliedEcho a = f.applied();
-            return py::make_tuple(a.sequence, a.packet_id);
-        }, "(sequence, physics packetId) of the last control the simulator applied")
-        .def_property_readonly("page_name", &PadFeeder::page_name)
-        .def_property_readonly("closed", &PadFeeder::closed)
-        .def("close", &PadFeeder::close);
-
-    py::class_<VJoyFeeder, Feeder>(m, "VJoyFeeder", "One UpdateVJD per write through vJoyInterface.dll")
-        .def(py::init([](uint32_t device_id, const std::string& dll_path, bool installed_first) {
-                 std::shared_ptr<VJoyLibrary> lib = installed_first ? VJoyLibrary::load_installed(dll_path)
-                                                                    : VJoyLibrary::load(dll_path);
-                 return new VJoyFeeder(lib->api(), device_id, VJoyAxisMap{}, lib);
-             }),
-             py::arg("device_id") = 1, py::arg("dll_path") = "", py::arg("installed_first") = true)
-        .def_static(
-            "with_fake", [](uint32_t device_id) { return new VJoyFeeder(fake_vjoy_api(), device_id); },
-            py::arg("device_id") = 1, "A feeder on the in-process fake vJoy (tests, benchmarks)")
-        .def_property_readonly("device_id", &VJoyFeeder::device_id)
-        .def_property_readonly("button_count", &VJoyFeeder::button_count)
-        .def_property_readonly("versions", [](const VJoyFeeder& f) { return py::make_tuple(f.dll_version(), f.driver_version()); })
-        .def_property_readonly("ranges", [](const VJoyFeeder& f) {
-            const VJoyRanges& r = f.ranges();
-            py::dict d;
-            d["steer"] = py::make_tuple(r.steer.min, r.steer.max);
-            d["throttle"] = py::make_tuple(r.throttle.min, r.throttle.max);
-            d["brake"] = py::make_tuple(r.brake.min, r.brake.max);
-            d["clutch"] = py::make_tuple(r.clutch.min, r.clutch.max);
-            return d;
-        })
-        .def_property_readonly("closed", &VJoyFeeder::closed)
-        .def("close", &VJoyFeeder::close);
-    m.def("vjoy_dll_candidates", &VJoyLibrary::candidate_paths, py::arg("user_path") = "",
-          "Where VJoyFeeder looks for vJoyInterface.dll, in order");
-
-#ifdef __linux__
-    py::class_<UinputFeeder, Feeder>(m, "UinputFeeder", "A joystick-classed uinput device (AC under Proton)")
-        .def(py::init([](const std::string& path, const std::string& name) { return new UinputFeeder(path, name); }),
-             py::arg("device_path") = "/dev/uinput", py::arg("name") = "ac_core virtual wheel")
-        .def_static(
-            "attach_fd", [](int fd) { return UinputFeeder::attach_fd(fd); }, py::arg("fd"),
-            "Write frames to an open descriptor without device setup (tests); the descriptor is not closed")
-        .def_property_readonly("closed", &UinputFeeder::closed)
-        .def("close", &UinputFeeder::close);
-    m.attr("UINPUT_AVAILABLE") = true;
-#else
-    m.attr("UINPUT_AVAILABLE") = false;
-#endif
-
-    // ---- the simulator's side of the pad page (tests and tools) ----
-    py::class_<PadLink>(m, "PadLink", "Reader of <prefix>pad as the simulator sees it")
-        .def(py::init<std::string, double>(), py::arg("prefix") = kDefaultPagePrefix, py::arg("retry_interval_s") = 0.1)
-        .def("poll", [](PadLink& l) -> py::object {
-            PadSnapshot s;
-            if (!l.poll(s)) return py::none();
-            py::dict d;
-            d["steer"] = s.controls.steer;
-            d["throttle"] = s.controls.throttle;
-            d["brake"] = s.controls.brake;
-            d["clutch"] = s.controls.clutch;
-            d["buttons"] = s.controls.buttons;
-            d["sequence"] = s.sequence;
-            d["writer_pid"] = s.writer_pid;
-            d["write_time_ns"] = s.write_time_ns;
-            return d;
-        })
-        .def("store_applied", &PadLink::store_applied, py::arg("sequence"), py::arg("packet_id"))
-        .def_property_readonly("attached", &PadLink::attached)
-        .def_property_readonly("page_name", &PadLink::page_name);
-
-    // ---- fake vJoy (tests, benchmarks) ----
-    m.def("fake_vjoy_reset", &fake_vjoy_reset);
-    m.def(
-        "fake_vjoy_configure",
-        [](py::kwargs kw) {
-            FakeVJoyState& s = fake_vjoy_state();
-            for (auto item : kw) {
-                const auto key = item.first.cast<std::string>();
-                if (key == "enabled") s.enabled = item.second.cast<bool>();
-                else if (key == "dll_version") s.dll_version = item.second.cast<uint16_t>();
-                else if (key == "driver_version") s.driver_version = item.second.cast<uint16_t>();
-                else if (key == "status") s.status = item.second.cast<int32_t>();
-                else if (key == "owner_pid") s.owner_pid = item.second.cast<int32_t>();
-                else if (key == "device_count") s.device_count = item.second.cast<uint32_t>();
-                else if (key == "axis_mask") s.axis_mask = item.second.cast<uint32_t>();
-                else if (key == "axis_min") s.axis_min = item.second.cast<int32_t>();
-                else if (key == "axis_max") s.axis_max = item.second.cast<int32_t>();
-                else if (key == "buttons") s.buttons = item.second.cast<int32_t>();
-                else if (key == "fail_update") s.fail_update = item.second.cast<bool>();
-                else throw py::key_error("unknown fake vJoy setting '" + key + "'");
-            }
-        },
-        "Set fake vJoy state: enabled, dll_version, driver_version, status (0 own, 1 free, 2 busy, 3 missing), "
-        "owner_pid, device_count, axis_mask, axis_min, axis_max, buttons, fail_update");
-    m.def("fake_vjoy_state", [] {
-        const FakeVJoyState& s = fake_vjoy_state();
-        py::dict d;
-        d["update_calls"] = s.update_calls;
-        d["set_axis_calls"] = s.set_axis_calls;
-        d["set_button_calls"] = s.set_button_calls;
-        d["acquired_device"] = s.acquired_device;
-        d["relinquish_calls"] = s.relinquish_calls;
-        d["axes"] = py::make_tuple(s.position.wAxisX, s.position.wAxisY, s.position.wAxisZ, s.position.wAxisXRot);
-        d["buttons"] = s.position.lButtons;
-        d["device"] = s.position.bDevice;
-        return d;
-    });
-    m.def("fake_vjoy_addresses", [] {
-        py::dict d;
-        d["SetAxis"] = reinterpret_cast<std::uintptr_t>(&fake_vjoy_set_axis);
-        d["SetBtn"] = reinterpret_cast<std::uintptr_t>(&fake_vjoy_set_button);
-        d["UpdateVJD"] = reinterpret_cast<std::uintptr_t>(&fake_vjoy_update);
-        return d;
-    }, "C addresses of the fake's SetAxis/SetBtn/UpdateVJD, for a pyvjoy-style ctypes caller");
-    m.attr("VJD_STAT_OWN") = int(kVjdOwn);
-    m.attr("VJD_STAT_FREE") = int(kVjdFree);
-    m.attr("VJD_STAT_BUSY") = int(kVjdBusy);
-    m.attr("VJD_STAT_MISS") = int(kVjdMiss);
-    m.attr("JOYSTICK_POSITION_V2_SIZE") = sizeof(JoystickPositionV2);
-
-    // ---- ring micro-benchmarks ----
-    m.def("ring_push_pop_same_thread_ns", &ring_push_pop_same_thread_ns, py::arg("iterations"),
-          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>());
-    m.def("ring_transfer_cross_thread_ns", &ring_transfer_cross_thread_ns, py::arg("frames"),
-          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>());
-    m.def("queue_throughput_ns", &queue_throughput_ns, py::arg("queue"), py::arg("payload"), py::arg("items"),
-          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>(),
-          "Producer thread → consumer thread through `queue` (ac_core, mutex_deque, boost_spsc): ns per item");
-    m.def("queue_round_trip_ns", &queue_round_trip_ns, py::arg("queue"), py::arg("payload"), py::arg("round_trips"),
-          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>(),
-          "One item A → B → A through two queues, one at a time: ns per round trip");
-    m.attr("RING_BENCH_HAS_BOOST") = ring_bench_has_boost();
 }
