@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'physics' (every new physics packet, 333 Hz in AC) or samples per second (e.g. 60)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--fields", default=",".join(RECORD_FIELDS), help="comma-separated page.field names")
+    p.add_argument("--realtime-priority", type=int, default=0, metavar="N",
+                   help="--rate physics: run the telemetry poller at real-time priority N (1-99: Linux SCHED_FIFO, "
+                        "Windows TIME_CRITICAL) so a busy machine does not delay it; needs permission "
+                        "(docs/plumbing.md, 'Real-time threads'); 0 = normal (default)")
     p.add_argument("--stall-timeout", type=float, default=2.0, metavar="S",
                    help="stop with an error when the physics packetId has not moved for S seconds while the game "
                         "says LIVE (a hung game; a paused one shows AC_PAUSE); 0 = never (default 2)")
@@ -96,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"ac-core record: --rate must be 'physics' or a positive number, got {args.rate!r}",
                   file=sys.stderr)
             return 2
+    if not 0 <= args.realtime_priority <= 99:
+        print(f"ac-core record: --realtime-priority must be 0 (normal) or in 1-99, got {args.realtime_priority}",
+              file=sys.stderr)
+        return 2
     if not args.chunk_seconds > 0:
         print(f"ac-core record: --chunk-seconds must be positive, got {args.chunk_seconds}", file=sys.stderr)
         return 2
@@ -174,7 +182,11 @@ def run(args: argparse.Namespace) -> int:
 
         frames = empty_frames(RECORD_RING_FRAMES)
         try:
-            stream = TelemetryStream(args.prefix, ring_capacity=RECORD_RING_FRAMES)
+            stream = TelemetryStream(args.prefix, ring_capacity=RECORD_RING_FRAMES,
+                                     realtime_priority=args.realtime_priority)
+            if args.realtime_priority and not stream.poller.realtime_ok:
+                print(f"ac-core record: warning: {stream.poller.realtime_detail}; recording with a normal thread",
+                      file=sys.stderr)
         except BaseException:
             writer.close()
             ps.close()
