@@ -131,6 +131,24 @@ def test_vector_envs_are_assembled_independently_and_invalid_slots_skipped() -> 
     assert len(assembler.pending[0]) == 0 and len(assembler.pending[1]) == 1
 
 
+def test_a_dropped_episode_leaves_nothing_behind() -> None:
+    # A live game crashed mid-episode and was relaunched: that slot is invalid and truncated, and the
+    # episode's pending steps must not be joined to the next episode's.
+    assembler = NStepAssembler(1, 3, 1.0)
+    for t in range(2):
+        assert assembler.add(np.array([[t]]), np.array([0]), np.array([1.0]), np.array([[t + 1]]),
+                             np.array([False]), np.array([False])) is None
+    assert len(assembler.pending[0]) == 2
+    assert assembler.add(np.array([[2]]), np.array([0]), np.array([0.0]), np.array([[2]]), np.array([False]),
+                         np.array([True]), valid=np.array([False])) is None
+    assert len(assembler.pending[0]) == 0
+    out = None
+    for t in range(10, 13):  # the next episode starts clean
+        out = assembler.add(np.array([[t]]), np.array([1]), np.array([2.0]), np.array([[t + 1]]),
+                            np.array([False]), np.array([False]))
+    assert out[0][:, 0].tolist() == [10] and out[2].tolist() == [6.0]
+
+
 def test_sum_tree_prefix_search() -> None:
     tree = SumTree(5)
     assert tree.leaves == 8

@@ -4,6 +4,9 @@
 # wine in a fresh, throw-away WINEPREFIX. Installs nothing; says what to install when a tool is
 # missing (Debian/Ubuntu: apt-get install -y g++-mingw-w64-x86-64 wine64 wine).
 #
+# Then tests/test_wine_launch_flow.py: ac_core's Python launching the stand-in acs.exe under wine
+# (launch, smoke-test, training through crashes and a hang), when the package is installed.
+#
 # Output: each program's report, then one line `wine: N passed, M failed` (tests, summed over the
 # programs; a program that crashes or times out without a report counts as one failure).
 # Exit status: 0 when everything passed, 1 on any failure, 2 when a tool is missing.
@@ -107,5 +110,29 @@ for exe in "${programs[@]}"; do
   echo "   ($(elapsed "$t0") s, exit $rc)"
 done
 echo "== programs ran in $(elapsed "$t_all") s"
+
+# --- the launch flow: ac_core's Python (Linux) launching and supervising the stand-in acs.exe --------
+# tests/test_wine_launch_flow.py: setup-controls, launch, smoke-test, then training through two crashes
+# and a hang of the stand-in. Needs the installed package (scripts/test.sh installs it first).
+PY="${PYTHON:-python3}"
+echo "== launch flow (tests/test_wine_launch_flow.py)"
+if "$PY" -c "import ac_core._core, pytest, torch" >/dev/null 2>&1; then
+  t0="$(now)"
+  log="$WORK/launch_flow.log"
+  (cd "$ROOT" && AC_CORE_WINE_BUILD="$BUILD" timeout 600 "$PY" -m pytest -p no:cacheprovider -q -rs \
+      tests/test_wine_launch_flow.py) >"$log" 2>&1
+  rc=$?
+  tail -15 "$log"
+  p="$(sed -n -E 's/^(.* )?([0-9]+) passed.*/\2/p' "$log" | tail -1)"
+  if [[ $rc -eq 0 && -n "$p" ]]; then
+    passed=$((passed + p))
+  else
+    failed=$((failed + 1))
+    echo "   launch flow failed (exit $rc)"
+  fi
+  echo "   ($(elapsed "$t0") s)"
+else
+  echo "   skipped: ac_core (with _core), pytest and torch are not importable by $PY (pip install .[test])"
+fi
 echo "wine: $passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]

@@ -26,6 +26,10 @@ from ac_core.errors import (
 # (command name, module that implements it). Order is the order shown in --help.
 COMMANDS: list[tuple[str, str]] = [
     ("doctor", "ac_core.commands.doctor"),
+    ("launch", "ac_core.commands.launch"),
+    ("setup-controls", "ac_core.commands.setup_controls"),
+    ("test-control", "ac_core.commands.test_control"),
+    ("smoke-test", "ac_core.commands.smoke_test"),
     ("telemetry", "ac_core.commands.telemetry"),
     ("sim", "ac_core.commands.sim"),
     ("train", "ac_core.commands.train"),

@@ -184,6 +184,8 @@ class NStepAssembler:
     followed (the true final observation at an episode end) and the terminated/truncated flags. Envs
     masked out with ``valid=False`` (e.g. a Gymnasium autoreset step) are skipped. At an episode end
     every pending start state is flushed with its shorter return; truncation keeps bootstrapping.
+    An env masked out while ``truncated`` is a dropped episode (a relaunched game): its pending steps
+    are discarded, never joined to the next episode.
     """
 
     def __init__(self, n_envs: int, n_step: int, gamma: float) -> None:
@@ -210,6 +212,8 @@ class NStepAssembler:
         out: list[tuple[Any, ...]] = []
         for env in range(self.n_envs):
             if valid is not None and not valid[env]:
+                if truncated[env]:  # a dropped episode
+                    self.pending[env].clear()
                 continue
             queue = self.pending[env]
             queue.append((np.array(obs[env], dtype=np.float32), int(actions[env]), float(rewards[env])))

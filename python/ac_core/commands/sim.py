@@ -40,6 +40,14 @@ def register(subparsers: Any) -> None:
         "named as the game's when --prefix is acpmf_, else under the prefix), or both (default; Custom AI "
         "takes the car from the pad once a CarControls page appears)",
     )
+    p.add_argument(
+        "--race-ini",
+        default=None,
+        metavar="PATH",
+        help="read the session from AC's race.ini as the game does (TRACK, WEATHER, SESSION_0 SPAWN_SET, and MODEL: "
+        "content/cars/<MODEL> under the working folder when unpacked, else the built-in car under that name), "
+        "overriding --track/--weather/--lap-start: the simulator as `ac-core launch`'s game",
+    )
     p.add_argument("--csp-car", type=int, default=0, help="the car index CSP's pages use (default 0)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
     p.add_argument(
@@ -61,6 +69,28 @@ def _car_params(args: argparse.Namespace) -> Any:
     from ac_core.sim.ac_car import read_ac_car
 
     car = read_ac_car(args.car)
+    for note in car.notes:
+        print(f"ac-core sim: {car.car_id}: {note}", file=sys.stderr)
+    return car.params
+
+
+def _race_ini_car(car_id: str) -> Any:
+    """The car race.ini names, as the game would find it: content/cars/<id> under the working folder (the
+    AC folder, where `ac-core launch` starts the game). With unpacked data it is loaded; without, the
+    built-in FormulaAlpha2022 drives under that id (static.carModel), and a note says so."""
+    from pathlib import Path
+
+    from ac_core.sim import VehicleParams
+    from ac_core.sim.ac_car import read_ac_car
+
+    folder = Path("content/cars") / car_id
+    if not ((folder / "data").is_dir() or (folder / "car.ini").is_file()):
+        print(f"ac-core sim: race.ini's car {car_id} has no unpacked data/ under {Path.cwd()}; driving the built-in "
+              "FormulaAlpha2022 under its name", file=sys.stderr)
+        params = VehicleParams()
+        params.car_model = car_id
+        return params
+    car = read_ac_car(folder)  # unpacked but unusable: its one-line error, as for --car
     for note in car.notes:
         print(f"ac-core sim: {car.car_id}: {note}", file=sys.stderr)
     return car.params
@@ -104,8 +134,25 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ac_core.sim.process import main_loop_banner, run_process
 
+    race_car = None
+    if args.race_ini:
+        from pathlib import Path
+
+        from ac_core.errors import InputError
+        from ac_core.game.config_files import IniFile, session_from_race_ini
+
+        if not Path(args.race_ini).is_file():
+            print(f"ac-core sim: no race.ini at {args.race_ini}; write it with `ac-core launch`", file=sys.stderr)
+            return 2
+        try:
+            session = session_from_race_ini(IniFile.read(Path(args.race_ini)))
+        except InputError as e:
+            print(f"ac-core sim: {e}", file=sys.stderr)
+            return 2
+        args.track, args.weather, args.lap_start = session["track"], session["weather"], session["lap_start"]
+        race_car = session["car"]
     try:
-        params = _car_params(args)
+        params = _car_params(args) if race_car is None or args.car else _race_ini_car(race_car)
         stats = run_process(
             track=args.track,
             prefix=args.prefix,

@@ -121,6 +121,9 @@ class RacingCore:
         self.last_parts: dict[str, np.ndarray] = {k: np.zeros(self.n) for k in COMPONENTS}
         self.last_timing: dict[str, Any] = {}
         self.last_aggregates: dict[str, np.ndarray] = {}
+        # The last step was cut off by a game crash or hang (a launched session relaunched under it, see
+        # backends/supervisor.py): its episode is dropped, not finished.
+        self.episode_dropped = False
 
     # -- geometry and observation ----------------------------------------------------------------
     def _refresh_geometry(self, idx: np.ndarray | None = None) -> None:
@@ -166,6 +169,13 @@ class RacingCore:
         self.applied[:, 1:] = target[:, 1:]
         self.backend.apply(self.applied)
         self.last_timing = self.backend.advance()
+        self.episode_dropped = bool(self.last_timing.get("session_relaunched", False))
+        if self.episode_dropped:
+            # The car now sits in a new session: nothing of this step is a transition of the old episode.
+            # Truncate with the last observation and no reward; the caller drops the episode.
+            zero = np.zeros(self.n)
+            self.last_reward, self.last_parts = zero, {k: zero.copy() for k in COMPONENTS}
+            return self.obs, zero, np.zeros(self.n, dtype=bool), np.ones(self.n, dtype=bool)
 
         prev_s = self.geometry.s.copy()
         self._refresh_geometry()

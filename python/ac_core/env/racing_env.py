@@ -114,7 +114,10 @@ class AssettoCorsaEnv(gym.Env):
     ``best_lap_time`` (s, this episode's; left out until a lap is timed), ``off_track_events``, ``collisions``,
     ``episode_time`` (s), ``episode_return``, ``avg_speed_kmh``, ``distance`` (m of progress this episode),
     ``normalized_position`` (AC's 0..1 lap position), ``raw`` (a dict of the car's page fields), and on
-    the live backends ``timing`` (a dict: the step's real timing, e.g. ``lateness_ms``, ``paused_s``).
+    the live backends ``timing`` (a dict: the step's real timing, e.g. ``lateness_ms``, ``paused_s``; with
+    ``env.ac_launch`` also ``relaunches`` and ``dropped_episodes``, the run's totals). ``episode_dropped``
+    (True) marks a step cut off by a game crash or hang that was relaunched: truncated, reward 0, the last
+    observation; the episode is not a real one (the trainer drops it).
 
     **Rendering**: ``render_mode="rgb_array"``: ``render()`` returns the top-down frame of the project's
     videos (the view follows the car, its last 4 s coloured by speed, a minimap of the lap) as uint8
@@ -210,6 +213,8 @@ class AssettoCorsaEnv(gym.Env):
         info["raw"] = self.core.raw_fields(0)
         if self.core.last_timing:
             info["timing"] = dict(self.core.last_timing)
+        if self.core.episode_dropped:
+            info["episode_dropped"] = True  # a crashed or hung game was relaunched: not a real episode end
         return info
 
     def close(self) -> None:

@@ -114,6 +114,23 @@ class EnvSettings:
     track_file: str | None = setting(None, doc="ac backend: track model file (default: from the AC install)")
     ac_root: str | None = setting(None, doc="AC install folder: content/tracks/<track>/… (ac backend), "
                                            "content/cars/<env.car>/ (sim backends)")
+    # ac and csp backends: ac_core starts the session itself (docs/windows.md, `ac-core launch`)
+    ac_launch: bool = setting(False, doc="ac/csp: write race.ini, start the game, wait for live pages; relaunch it "
+                                         "after a crash or hang (needs ac_root)")
+    ac_documents: str | None = setting(None, doc="Documents/Assetto Corsa folder (default: the user's, or the "
+                                                 "Proton prefix's on Linux)")
+    ac_starter: str = setting("acs", choices=("acs", "content_manager", "command"),
+                              doc="how the game starts: acs.exe, Content Manager, or env.ac_command")
+    ac_command: str | None = setting(None, doc="command line that starts the game, with {exe} {root} {race_ini} "
+                                               "{documents} {prefix} {python} filled in (e.g. 'wine {exe}')")
+    ac_layout: str = setting("", empty_ok=True, doc="track layout folder ('' for a single-layout track)")
+    ac_skin: str | None = setting(None, doc="car skin folder (default: the car's first)")
+    ac_time_of_day: float = setting(13.0, low=8.0, high=18.0, doc="hours (AC's sun range is 08:00 to 18:00)")
+    ac_ai_opponents: int = setting(0, low=0, high=30, doc="AI cars in the session (0: alone)")
+    ac_launch_timeout_s: float = setting(180.0, low=1.0, high=3600.0,
+                                         doc="how long a launch waits for live pages (a first Proton start is slow)")
+    relaunch_tries: int = setting(3, low=0, high=100,
+                                  doc="ac_launch: relaunches in a row after a crash or hang before training stops")
     # csp backend (CSP Custom AI, docs/csp.md)
     csp_mode: str = setting("pause", choices=CSP_MODES,
                             doc="pause: pause → observe → act → resume for k ticks | realtime: runs at time_scale")
@@ -163,6 +180,15 @@ def check_combinations(settings: EnvSettings, source: str = "", error: type[Exce
         fail(error, source, "env.lap_start", settings.lap_start, "needs backend sim or csp (teleports)",
              choices_text(SIM_LAP_STARTS))
     _check_csp(settings, source, error)
+    if settings.ac_launch and settings.backend not in ("ac", "csp"):
+        fail(error, source, "env.ac_launch", settings.ac_launch, f"needs backend ac or csp (not {settings.backend})",
+             "set env.backend to ac or csp, or env.ac_launch to false")
+    if settings.ac_launch and not settings.ac_root:
+        fail(error, source, "env.ac_root", settings.ac_root, "is needed by env.ac_launch",
+             "set env.ac_root to the Assetto Corsa folder (the one with acs.exe)")
+    if settings.ac_launch and settings.backend == "csp" and settings.csp_sim:
+        fail(error, source, "env.ac_launch", settings.ac_launch, "cannot launch the game with csp_sim: true",
+             "set env.csp_sim to false to launch AC, or env.ac_launch to false for the simulator")
     _check_weather(settings.weather, source, error)
 
 

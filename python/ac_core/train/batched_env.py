@@ -5,7 +5,9 @@ interface: ``reset() -> obs [E, D]`` and ``step(actions)`` ->
 :class:`BatchStep`, where ``final_obs`` is the true observation that followed each action (the last
 observation of an episode at its end, whatever the env's autoreset mode) and ``valid`` marks the
 slots that were real steps (Gymnasium's next-step autoreset spends one call resetting a finished
-env; that slot is not a transition). Infos are always vector-style: ``{key: array, "_key": mask}``.
+env; that slot is not a transition). A slot with ``valid`` False and ``truncated`` True is a dropped
+episode (``info["episode_dropped"]``: a live game crashed or hung and was relaunched): neither the
+step nor the episode's pending steps are transitions. Infos are always vector-style: ``{key: array, "_key": mask}``.
 """
 
 from __future__ import annotations
@@ -127,9 +129,12 @@ class BatchedEnv:
         next_obs = final_obs
         if (terminated or truncated) and self.autoreset:
             next_obs = self._obs(self.env.reset()[0])
+        # A dropped episode (the game crashed or hung and was relaunched): not a transition, and the
+        # episode's pending steps go too (valid False with truncated True, see NStepAssembler.add).
+        dropped = bool(info.get("episode_dropped", False))
         return BatchStep(next_obs, final_obs, np.asarray([reward], dtype=np.float32),
-                         np.asarray([terminated]), np.asarray([truncated]), np.ones(1, dtype=bool),
-                         _as_vector_info(info))
+                         np.asarray([terminated]), np.asarray([truncated or dropped]),
+                         np.asarray([not dropped]), _as_vector_info(info))
 
     def close(self) -> None:
         self.env.close()

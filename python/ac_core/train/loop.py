@@ -221,6 +221,9 @@ class Trainer:
                     finished_lengths.append(int(running_length[index]))
                     running_return[index], running_length[index] = 0.0, 0
                     state.episodes += 1
+                # A dropped episode (a live session relaunched mid-episode) is not an episode: forget it.
+                for index in np.flatnonzero(~valid & result.truncated):
+                    running_return[index], running_length[index] = 0.0, 0
                 if self.hooks.step_metrics is not None:
                     for key, value in self.hooks.step_metrics(result.infos, valid).items():
                         writer.add_scalar(f"env/{key}", value, self.step)

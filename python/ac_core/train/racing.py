@@ -100,7 +100,12 @@ def lap_metrics(infos: Mapping[str, Any], valid: np.ndarray) -> dict[str, float]
             out["lap_time_s"] = float(times.min())
     if "speed_kmh" in infos and valid.any():
         out["speed_kmh"] = float(np.asarray(infos["speed_kmh"])[valid].mean())
-    late = _lateness_ms(infos.get("timing"))
+    timing = infos.get("timing")
+    if isinstance(timing, Mapping) and "relaunches" in timing:
+        # Launched live sessions: the game relaunched after a crash or a hang (totals for the run).
+        out["session_relaunches"] = float(np.max(timing["relaunches"]))
+        out["dropped_episodes"] = float(np.max(timing["dropped_episodes"]))
+    late = _lateness_ms(timing)
     if late.size:
         # Live backends: how late each step's deadline was met (a blocked acting loop shows up here).
         out["step_lateness_ms"] = float(late.max())

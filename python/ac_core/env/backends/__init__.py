@@ -24,9 +24,11 @@ def make_backend(settings: EnvSettings, n: int = 1) -> Backend:
 
         return SimLiveBackend(settings)
     if settings.backend == "csp":
-        from ac_core.env.backends.csp import CspBackend
+        from ac_core.env.backends.csp import CspBackend as inner
+    else:
+        from ac_core.env.backends.live import AcBackend as inner
+    if settings.ac_launch:  # ac_core starts the game, and starts it again after a crash or hang
+        from ac_core.env.backends.supervisor import SupervisedBackend
 
-        return CspBackend(settings)
-    from ac_core.env.backends.live import AcBackend
-
-    return AcBackend(settings)
+        return SupervisedBackend(settings, inner)
+    return inner(settings)

@@ -47,6 +47,7 @@ from ac_core.env.backends.base import Backend
 from ac_core.env.settings import EnvConfigError, EnvSettings
 from ac_core.errors import AcCoreError
 from ac_core.feeders import make_feeder
+from ac_core.game.content import AcInstall, car_matches, car_mismatch_message, normalise
 from ac_core.shm import PageNotFoundError, PageSet
 from ac_core.sim.process import start_simulator, stop_simulator, unique_sim_prefix
 from ac_core.telemetry_stream import TelemetryStream, empty_frames
@@ -193,6 +194,9 @@ class LiveBackend(LivePages):
         self._stepper = _core.PhysicsStepper(self._poller, settings.ticks_per_step)
         self.feeder: Any = None
         self._step_count = 0
+        # Set by a session supervisor: returns why the game process is gone (crashed, exited), else None;
+        # asked whenever the packet clock stands still, so a crash is found at once, not after a timeout.
+        self.process_gone: Callable[[], str | None] | None = None
 
     @property
     def step_target_packet_id(self) -> int:
@@ -228,6 +232,9 @@ class LiveBackend(LivePages):
                     paused_s += time.monotonic() - t0
                 return got, paused_s
             now = time.monotonic()
+            gone = self.process_gone() if self.process_gone is not None else None
+            if gone is not None:
+                raise GameStoppedError(f"{gone} while {what} (prefix {self.prefix!r})")
             if self._game_paused():
                 # The whole slice counts: the clock was frozen through it, so the pause began before t0.
                 paused_s += now - t0
@@ -354,10 +361,6 @@ def spawn_simulator(settings: EnvSettings, prefix: str, timeout_s: float = 30.0,
                            protocol=protocol, **options)
 
 
-def _normalise_name(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
 def ac_install_candidates() -> list[Path]:
     home = Path.home()
     return [
@@ -366,6 +369,27 @@ def ac_install_candidates() -> list[Path]:
         home / ".steam/steam/steamapps/common/assettocorsa",
         home / ".local/share/Steam/steamapps/common/assettocorsa",
     ]
+
+
+def check_car(settings: EnvSettings, car_model: str) -> None:
+    """EnvConfigError naming both cars and the fixes unless the game runs the configured car."""
+    problem = car_problem(settings, car_model)
+    if problem:
+        raise EnvConfigError(problem)
+
+
+def car_problem(settings: EnvSettings, car_model: str) -> str | None:
+    """None when the game runs the configured car: its folder id, its ui name (ui_car.json, when the AC
+    folder is known) or the seed's spelling (``FormulaAlpha2022`` for ``vrc_formula_alpha_2022``); else
+    what is wrong and how to fix either side."""
+    ui_name = None
+    for root in [Path(settings.ac_root)] if settings.ac_root else ac_install_candidates():
+        if (root / "content/cars" / car_model).is_dir():
+            ui_name = AcInstall(root).car_ui_name(car_model)
+            break
+    if car_matches(settings.car, car_model, ui_name):
+        return None
+    return car_mismatch_message(settings.car, car_model, ui_name)
 
 
 def find_fast_lane(track: str, layout: str, ac_root: str | None) -> Path:
@@ -389,16 +413,12 @@ def game_track(settings: EnvSettings, static: np.ndarray) -> Any:
     and track (EnvConfigError naming both otherwise)."""
     summary = P.static_summary(static)
     car, track = summary["carModel"], summary["track"]
-    mismatches = []
-    if _normalise_name(car) != _normalise_name(settings.car):
-        mismatches.append(f"car {car!r} (config env.car = {settings.car!r})")
-    if settings.track_file is None and _normalise_name(track) != _normalise_name(settings.track):
-        mismatches.append(f"track {track!r} (config env.track = {settings.track!r})")
-    if mismatches:
-        raise EnvConfigError(
-            f"Assetto Corsa is running {' and '.join(mismatches)}: load the configured car and track in AC, "
-            "or change env.car / env.track to what AC is running"
-        )
+    problems = [car_problem(settings, car)]
+    if settings.track_file is None and normalise(track) != normalise(settings.track):
+        problems.append(f"AC runs the track {track!r}, but the config asks for env.track = {settings.track!r}: load "
+                        f"{settings.track!r} in AC (or let env.ac_launch load it), or set env.track to {track!r}")
+    if any(problems):
+        raise EnvConfigError("; ".join(p for p in problems if p))
     from ac_core.track import load_track
 
     path = settings.track_file or str(find_fast_lane(track, summary["trackConfiguration"], settings.ac_root))
