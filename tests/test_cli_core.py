@@ -174,3 +174,15 @@ def test_bench_finds_its_folder_or_says_where_it_looked(tmp_path, monkeypatch, c
 def test_unknown_command_lists_valid_ones() -> None:
     r = run_cli("fly")
     assert r.returncode == 2 and "valid commands" in r.stderr and "doctor" in r.stderr
+
+
+def test_every_registered_backend_is_offered_by_eval_and_accepted_by_the_settings(capsys) -> None:
+    from ac_core.cli import main as cli_main
+    from ac_core.env.backends import BACKENDS
+    from ac_core.env.settings import EnvSettings
+
+    with pytest.raises(SystemExit):
+        cli_main(["eval", "--help"])
+    text = capsys.readouterr().out
+    assert "{" + ",".join(BACKENDS) + "}" in text
+    assert EnvSettings.__dataclass_fields__["backend"].metadata["ac_core.setting"].choices == tuple(BACKENDS)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ac_core.env.backends import BACKEND_NAMES
+
     p = sub.add_parser("eval", help="evaluate a checkpoint: lap times, off-track, collisions, speed, reward")
     p.add_argument("--checkpoint", required=True,
                    help="a .pt file written by `ac-core train` (e.g. checkpoints/last.pt)")
@@ -17,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write summary.json, per-episode telemetry and plots into DIR")
     p.add_argument("--laps", type=int, default=1, help="laps per episode (default 1)")
     p.add_argument("--seed", type=int, default=12345, help="seed of the first episode (episode i uses seed+i)")
-    p.add_argument("--backend", choices=("sim", "sim-live", "ac"), default=None,
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
                    help="override the checkpoint's backend (e.g. evaluate a sim-trained agent in AC)")
     p.add_argument("--track", default=None, help="override the track (built-in name or track file)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

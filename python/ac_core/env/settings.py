@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ac_core.env.backends import BACKEND_NAMES
+from ac_core.env.backends import BACKENDS as BACKEND_SPECS
 from ac_core.errors import InputError
 from ac_core.settings_spec import choices_text, fail, parse_section, setting
 from ac_core.sim import LAP_STARTS as SIM_LAP_STARTS
 
-BACKENDS = ("sim", "sim-live", "ac", "csp")
+BACKENDS = BACKEND_NAMES  # the registered backends (ac_core.env.backends.BACKENDS)
 CSP_MODES = ("pause", "realtime")
 ACTION_SETS = ("discrete", "discrete_fine", "continuous", "continuous_pedal")
 # The vector env's autoreset modes (gymnasium.vector.AutoresetMode values, as Gymnasium's SyncVectorEnv takes).
@@ -172,17 +174,20 @@ def make_settings(mapping: Mapping[str, Any] | None = None, *, source: str = "",
 
 def check_combinations(settings: EnvSettings, source: str = "", error: type[Exception] = EnvConfigError) -> None:
     """The rules that involve more than one key (each key's own range is its field's)."""
-    if settings.backend in ("sim", "sim-live") and settings.car not in CARS:
+    spec = BACKEND_SPECS[settings.backend]
+    if spec.builtin_car and settings.car not in CARS:
         # The real game drives whatever car is loaded (checked against its static page); the built-in
         # simulator drives FormulaAlpha2022 or an unpacked AC car folder (ac_core.sim.ac_car).
         _check_sim_car(settings, source, error)
-    if settings.backend not in ("sim", "csp") and settings.lap_start == RANDOM_LAP_START:
-        fail(error, source, "env.lap_start", settings.lap_start, "needs backend sim or csp (teleports)",
+    if not spec.teleports and settings.lap_start == RANDOM_LAP_START:
+        teleporting = " or ".join(name for name, s in BACKEND_SPECS.items() if s.teleports)
+        fail(error, source, "env.lap_start", settings.lap_start, f"needs backend {teleporting} (teleports)",
              choices_text(SIM_LAP_STARTS))
     _check_csp(settings, source, error)
-    if settings.ac_launch and settings.backend not in ("ac", "csp"):
-        fail(error, source, "env.ac_launch", settings.ac_launch, f"needs backend ac or csp (not {settings.backend})",
-             "set env.backend to ac or csp, or env.ac_launch to false")
+    if settings.ac_launch and not spec.game:
+        games = " or ".join(name for name, s in BACKEND_SPECS.items() if s.game)
+        fail(error, source, "env.ac_launch", settings.ac_launch, f"needs backend {games} (not {settings.backend})",
+             f"set env.backend to {games}, or env.ac_launch to false")
     if settings.ac_launch and not settings.ac_root:
         fail(error, source, "env.ac_root", settings.ac_root, "is needed by env.ac_launch",
              "set env.ac_root to the Assetto Corsa folder (the one with acs.exe)")

@@ -2,9 +2,9 @@
 
 :func:`load_ac_car` reads the car folder (or its ``data/`` folder) and fills the parameters the C++
 model uses; :func:`read_ac_car` also returns the car id, the notes about missing optional tables and
-approximations, and the published figures of ``ui/ui_car.json``. The formulas and their sources are
-in ``../shared/research/ac_car_data_format.md``; what is modelled, approximated and ignored is listed
-in ``docs/simulator.md`` ("Loaded cars").
+approximations, and the published figures of ``ui/ui_car.json``. The formulas follow Content
+Manager's source (github.com/gro-ove/actools); what is modelled, approximated and ignored is listed in
+``docs/simulator.md`` ("Loaded cars").
 """
 
 from __future__ import annotations

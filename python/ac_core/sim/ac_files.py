@@ -2,9 +2,9 @@
 (``x|y`` lines, or the inline ``(|x=y|x=y|)`` form).
 
 Every error names the file, the line and the key (``car.ini line 12: [BASIC] TOTALMASS='abc' is not a
-number; …``) and is an :class:`AcCarError` (bad input, exit 2). The format notes are in
-``../shared/research/ac_car_data_format.md`` §0: comments start with ``;`` or ``//``, numbers may be
-``a,b,c`` vectors, LUT lookup is linear and clamped at the ends.
+number; …``) and is an :class:`AcCarError` (bad input, exit 2). The format follows AC's own readers
+as Content Manager reproduces them: comments start with ``;`` or ``//``, numbers may be ``a,b,c``
+vectors, LUT lookup is linear and clamped at the ends.
 """
 
 from __future__ import annotations

@@ -110,7 +110,10 @@ class Trainer:
         tcfg = self.config.train
         mode = tcfg.learner
         if mode == "auto":
-            mode = "inline" if self.config.env.backend == "sim" else "thread"
+            from ac_core.env.backends import BACKENDS
+
+            # In-process batched simulation waits for the learner; a live world does not.
+            mode = "inline" if BACKENDS[self.config.env.backend].batched else "thread"
         if mode == "inline":
             return InlineLearner(self.agent, self.replay, self.rng, self.learning_rate, self.beta)
         # Its own generator: numpy Generators are not thread-safe, and acting keeps using self.rng.

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ac_core.env.backends import BACKENDS
 from ac_core.env.settings import EnvSettings
 from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
 
@@ -35,7 +36,7 @@ def make_env_factory(cfg: Any, **overrides: Any):
     def factory() -> Any:
         from ac_core.env import AssettoCorsaEnv, make_vector
 
-        if settings.backend == "sim":
+        if BACKENDS[settings.backend].batched:
             return make_vector(n_envs, settings)
         if n_envs != 1:
             raise ValueError(
@@ -69,7 +70,7 @@ def racing_evaluator(cfg: Any, **overrides: Any) -> Evaluator:
     def make_env() -> Any:
         from ac_core.env import AssettoCorsaEnv, make_vector
 
-        if eval_settings.backend == "sim":
+        if BACKENDS[eval_settings.backend].batched:
             return make_vector(episodes, eval_settings)
         return AssettoCorsaEnv(eval_settings)
 
