@@ -7,10 +7,10 @@ Each is measured for the 1048-byte TelemetryFrame the poller hands over and for 
 (the payload of rigtorp's published figures), with the queue swapped in the same C++ loop: a
 std::mutex + std::deque, and boost::lockfree::spsc_queue when boost's headers were present at build
 time (`apt-get install libboost-dev`; otherwise that row is skipped, saying so). rigtorp's published
-figures (his machine, an int): SPSCQueue 2.8 ns/item throughput (362,723 ops/ms) and 133 ns round
-trip; boost::lockfree::spsc 4.8 ns/item (209,877 ops/ms) and 222 ns. Both threads busy-wait (256
-pause instructions, then yield): on a machine with fewer free cores than the two threads need, the
-round trip measures the scheduler, whatever the queue.
+figures (github.com/rigtorp/SPSCQueue, README; his machine, an int): SPSCQueue 2.8 ns/item throughput
+(362,723 ops/ms) and 133 ns round trip; boost::lockfree::spsc 4.8 ns/item (209,877 ops/ms) and 222
+ns. Both threads busy-wait (256 pause instructions, then yield): on a machine with fewer free cores
+than the two threads need, the round trip measures the scheduler, whatever the queue.
 
 Target (DESIGN.md §8): ≤ 100 ns per item through the ring.
 """
