@@ -11,16 +11,22 @@ sim_info.py-style ctypes view of the physics page polled in a loop with a 1 ms t
 reads, unchecked. The ratio is then what the C++ poller's event-driven wake-up buys over sleep-polling
 from Python; both are timed on the same steady clock from the write to the moment the reader has it.
 
+Each runs idle, under load (two busy processes, as a training run on the other cores) and under load
+with the simulator, the poller and the measuring thread real-time (SCHED_FIFO via chrt and
+env.realtime_priority's mechanism; skipped, saying why, where not permitted), in the same run.
+
 Needs the simulator's process mode; skipped with the reason when `ac-core sim` does not exist yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import mmap
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +40,7 @@ from ac_core import _core, cli
 from ac_core.telemetry_stream import TelemetryStream, empty_frame
 
 from .bench_snapshot import ctypes_physics_struct
-from .conftest import full_run, record
+from .conftest import LOAD_CONDITIONS, background_load, full_run, record
 
 REPO = Path(__file__).resolve().parents[1]
 ECHO_TOLERANCE = 2e-3  # the page stores float32
@@ -58,23 +64,23 @@ def sim_command_available() -> str | None:
     return None
 
 
-@pytest.fixture
-def sim_process():
+@contextlib.contextmanager
+def simulator(rt_priority: int = 0):
+    """`ac-core sim` as its own process (under SCHED_FIFO `rt_priority` via chrt when asked); its prefix."""
     reason = sim_command_available()
     if reason:
         pytest.skip(reason)
-    prefix = f"acbenchsim{os.getpid()}_"
+    prefix = f"acbenchsim{os.getpid()}_{rt_priority}_"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(Path(ac_core.__file__).resolve().parents[1]), env.get("PYTHONPATH")])
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    command = [sys.executable, "-m", "ac_core.cli", "sim", "--prefix", prefix]
+    if rt_priority:
+        if shutil.which("chrt") is None:
+            pytest.skip("chrt (util-linux) is needed to start the simulator real-time")
+        command = ["chrt", "-f", str(rt_priority), *command]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60.0
         while not _core.SharedPage.exists(prefix + "physics"):
@@ -98,7 +104,7 @@ def throttle_for(i: int) -> float:
     return (0.2 if i % 2 else 0.7) + 1e-3 * (i % 50)
 
 
-def measure(prefix: str, samples: int) -> dict:
+def measure(prefix: str, samples: int, rt_priority: int = 0) -> dict:
     ticks: list[int] = []
     millis: list[float] = []
     applied_ticks: list[int] = []
@@ -106,7 +112,7 @@ def measure(prefix: str, samples: int) -> dict:
     feeder = _core.PadFeeder(prefix)
     frame = empty_frame()
     try:
-        with TelemetryStream(prefix) as stream:
+        with TelemetryStream(prefix, realtime_priority=rt_priority) as stream:
             if stream.wait_for_packet(0, timeout=10.0) is None:
                 raise RuntimeError("the simulator publishes no physics packets")
             feeder.write(0.0, 0.0, 0.0)
@@ -207,10 +213,12 @@ def _echo_figures(result: dict) -> dict:
     }
 
 
-@pytest.mark.benchmark(group="control → physics echo (sim-live)")
-def test_control_to_physics_echo(benchmark, sim_process):
+@pytest.mark.parametrize("condition", LOAD_CONDITIONS)
+def test_control_to_physics_echo(benchmark, condition: str):
+    benchmark.group = f"control → physics echo (sim-live), {condition}"
     result: dict = {}
-    benchmark.pedantic(lambda: result.update(measure(sim_process, _samples())), rounds=1, iterations=1)
+    with background_load(condition) as rt, simulator(rt) as prefix:
+        benchmark.pedantic(lambda: result.update(measure(prefix, _samples(), rt)), rounds=1, iterations=1)
     if not result["ticks"]:
         pytest.fail(
             f"no write was echoed in physics.gas within 0.5 s ({result['lost']} lost): does the simulator "
@@ -219,23 +227,29 @@ def test_control_to_physics_echo(benchmark, sim_process):
     figures = _echo_figures(result)
     record(
         benchmark,
-        FIGURE,
+        f"{FIGURE}, {condition}",
         "ac_core",
         "≤ 1 tick p50, ≤ 2 ticks p99",
         **figures,
         applied_ticks_p50=float(np.percentile(result["applied_ticks"], 50)) if result["applied_ticks"] else None,
         anchor="AC applies vJoy on the next tick (3.0 ms); peers claim 3-8 ms",
         meets_target=bool(figures["ticks_p50"] <= 1 and figures["ticks_p99"] <= 2),
+        condition=condition,
+        metric="write → frame showing it (physics ticks; ms)",
+        what="PadFeeder write, C++ poller wake-up" + (" (poller, simulator and caller real-time)" if rt else ""),
     )
     assert result["lost"] <= len(result["ticks"]) * 0.05
 
 
-@pytest.mark.benchmark(group="control → physics echo (sim-live)")
-def test_control_to_physics_echo_sleep_poll_baseline(benchmark, sim_process):
+@pytest.mark.parametrize("condition", LOAD_CONDITIONS)
+def test_control_to_physics_echo_sleep_poll_baseline(benchmark, condition: str):
+    benchmark.group = f"control → physics echo (sim-live), {condition}"
     result: dict = {}
-    benchmark.pedantic(lambda: result.update(measure_sleep_poll(sim_process, _samples())), rounds=1, iterations=1)
+    with background_load(condition) as rt, simulator(rt) as prefix:
+        benchmark.pedantic(lambda: result.update(measure_sleep_poll(prefix, _samples())), rounds=1, iterations=1)
     if not result["ticks"]:
         pytest.fail(f"no write was echoed in physics.gas within 0.5 s ({result['lost']} lost)")
-    record(benchmark, FIGURE, "baseline", **_echo_figures(result),
-           what=f"sim_info.py-style ctypes reads polled with time.sleep({POLL_SLEEP_S})")
+    record(benchmark, f"{FIGURE}, {condition}", "baseline", **_echo_figures(result), condition=condition,
+           what=f"sim_info.py-style ctypes reads polled with time.sleep({POLL_SLEEP_S})"
+           + (" (simulator and caller real-time)" if rt else ""))  # fmt: skip
     assert result["lost"] <= len(result["ticks"]) * 0.05

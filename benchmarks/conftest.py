@@ -9,7 +9,11 @@ DESIGN.md §8), which ``ac-core bench`` turns into a table of figures, baselines
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -42,3 +46,39 @@ def record(benchmark, figure: str, role: str, target: str | None = None, target_
     if target_ns is not None:
         benchmark.extra_info["target_ns"] = target_ns
     benchmark.extra_info.update(values)
+
+
+# -- timing under load --------------------------------------------------------------------------------
+# "loaded": two processes that spin for the whole measurement (a training run keeps the other cores
+# busy the same way); "loaded+rt": the same load, with the measuring thread (and, where the benchmark
+# has them, the poller thread and the simulator process) on the OS's real-time class, which the user
+# must permit (docs/plumbing.md, "Real-time threads"): skipped, saying why, where it is not allowed.
+LOAD_CONDITIONS = ("idle", "loaded", "loaded+rt")
+LOAD_PROCESSES = 2
+RT_PRIORITY = 50
+
+
+@contextlib.contextmanager
+def background_load(condition: str):
+    """Runs the block under ``condition``; yields the real-time priority to ask for (0 = none)."""
+    from ac_core import _core
+
+    procs = []
+    if condition != "idle":
+        procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(LOAD_PROCESSES)]
+    rt = 0
+    try:
+        if condition == "loaded+rt":
+            ok, detail = _core.make_thread_realtime(RT_PRIORITY)
+            if not ok:
+                pytest.skip(f"real-time scheduling not permitted here: {detail}")
+            rt = RT_PRIORITY
+        time.sleep(0.2 if procs else 0.0)  # the load is running before the measurement starts
+        yield rt
+    finally:
+        if rt:
+            _core.make_thread_normal()
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()

@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 JOBS=${JOBS:-2}
 
+echo "== boost headers (benchmark only: the ring benchmark's boost::lockfree::spsc_queue row)"
+# A 9.5 MB header-only download, before the build so _core finds them; without them (no apt, not
+# root) that row is skipped and says how to enable it.
+if [ ! -f /usr/include/boost/lockfree/spsc_queue.hpp ] && command -v apt-get > /dev/null && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libboost-dev > /dev/null 2>&1 \
+    || echo "skipped: apt-get install libboost-dev failed; the boost row of bench_ring.py will be skipped"
+fi
+
 echo "== install"
 # The CPU build of torch first, so the project's `torch>=2.1` is already met (no multi-GB CUDA pull).
 "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q torch==2.13.0

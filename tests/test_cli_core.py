@@ -132,21 +132,21 @@ def test_telemetry_torn_page_stops_with_one_line(prefix: str, monkeypatch, capsy
 def test_bench_quick_one_file_prints_table_and_json(tmp_path, capsys) -> None:
     out = tmp_path / "bench.json"
     out.write_text('{"benchmarks": []}')  # a stale file must not be taken for this run's results
-    # The same-thread ring pair only: a C++ figure and its deque baseline, well under a second in --quick.
-    argv = ["bench", "--quick", "--file", "ring", "-k", "same_thread", "--json", str(out)]
+    # The ring's throughput with an 8-byte payload beside the mutex + deque, in C++: well under a second.
+    argv = ["bench", "--quick", "--file", "ring", "-k", "throughput and u64 and not boost", "--json", str(out)]
     assert main([*argv, "--", "-p", "no:cacheprovider"]) == 0
     report = json.loads(out.read_text())
     by_name = {b["name"]: b["extra_info"] for b in report["benchmarks"]}
-    assert set(by_name) == {"test_ring_same_thread_cpp", "test_ring_same_thread_python_deque"}
-    assert by_name["test_ring_same_thread_cpp"]["role"] == "ac_core"
-    assert by_name["test_ring_same_thread_cpp"]["target_ns"] == 100.0
-    assert by_name["test_ring_same_thread_python_deque"]["role"] == "baseline"
+    ours_name, deque_name = "test_queue[throughput-ac_core-u64]", "test_queue[throughput-mutex_deque-u64]"
+    assert set(by_name) == {ours_name, deque_name}
+    assert by_name[ours_name]["role"] == "ac_core" and by_name[ours_name]["metric"] == "throughput"
+    assert by_name[deque_name]["role"] == "baseline" and by_name[deque_name]["what"] == "std::mutex + std::deque"
     lines = capsys.readouterr().out.splitlines()
     header = next(line for line in lines if line.startswith("figure"))
     assert "baseline/ours" in header and "verdict" in header
-    ours = next(line for line in lines if "test_ring_same_thread_cpp" in line)
-    # The ac_core row carries the baseline's value and the ratio (e.g. "2.3x") beside its target.
-    assert "ring push+pop (same thread)" in ours and "≤ 100 ns" in ours
+    ours = next(line for line in lines if ours_name in line)
+    # The ac_core row names its metric and carries the baseline's value and the ratio (e.g. "2.3x").
+    assert "ring throughput (8-B int, ns per item)" in ours and "rigtorp" in ours
     assert any(word.endswith("x") and word[:-1].replace(".", "").isdigit() for word in ours.split())
     assert f"JSON (pytest-benchmark format): {out}" in lines
 

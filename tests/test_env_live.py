@@ -44,8 +44,7 @@ class FakeAc:
         pressed_since: float | None = None
         while not self.stop_flag.is_set():
             if self.running.is_set():
-                self.pub.physics["packetId"] += 1
-                self.pub.publish("physics")
+                self._publish_next()
             snap = pad.poll()
             now = time.monotonic()
             if snap is not None and snap["buttons"]:
@@ -56,6 +55,10 @@ class FakeAc:
                 pressed_since = None
             time.sleep(0.003)
 
+    def _publish_next(self) -> None:
+        self.pub.physics["packetId"] += 1
+        self.pub.publish("physics")
+
     def close(self) -> None:
         self.stop_flag.set()
         self.thread.join()
@@ -63,13 +66,13 @@ class FakeAc:
 
 
 @contextmanager
-def fake_game_on_track(prefix: str) -> Iterator[tuple[FakeAc, np.ndarray]]:
-    """A FakeAc publishing a flying-start car on the built-in Spa (pages from the in-process sim);
-    yields it with the sim's first observation."""
+def fake_game_on_track(prefix: str, fake_type: type[FakeAc] = FakeAc) -> Iterator[tuple[FakeAc, np.ndarray]]:
+    """A FakeAc (or ``fake_type``) publishing a flying-start car on the built-in Spa (pages from the
+    in-process sim); yields it with the sim's first observation."""
     sim_env = AssettoCorsaEnv(lap_start="flying")
     obs, _ = sim_env.reset(seed=0)
     b = sim_env.core.backend
-    fake = FakeAc(prefix, b.physics[0], b.graphics[0], b.static)
+    fake = fake_type(prefix, b.physics[0], b.graphics[0], b.static)
     try:
         yield fake, obs
     finally:

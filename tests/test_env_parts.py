@@ -90,7 +90,7 @@ def test_steering_rate_limit() -> None:
 def test_reward_components_sum_to_reward() -> None:
     w = RewardWeights(progress=0.1, time=0.02, off_track=0.01, collision=10.0, smoothness=0.05)
     total, parts = compute_reward(
-        w, np.array([4.0, -1.0]), np.array([80.0, 10.0]), np.array([0.0, 4.0]),
+        w, np.array([4.0, -1.0]), np.array([80.0, 10.0]) * np.array([0.0, 4.0]) / 4.0,
         np.array([False, True]), np.array([0.0, 0.5]),
     )  # fmt: skip
     assert set(parts) == set(COMPONENTS)
@@ -105,9 +105,28 @@ def _tracker(**kw) -> EpisodeTracker:
     return t
 
 
-def _update(t: EpisodeTracker, progress=1.5, tyres=0, damage=0.0, laps=0, last_ms=0, dt=0.05):
-    return t.update(dt, np.array([progress]), np.array([tyres]), np.array([damage]), np.array([laps]),
+def _update(
+    t: EpisodeTracker, progress=1.5, tyres=0, damage=0.0, laps=0, last_ms=0, dt=0.05, off_fraction=None, off_at_end=None
+):
+    off = float(tyres > t.settings.off_track_tyres)
+    return t.update(dt, np.array([progress]), np.array([float(tyres)]),
+                    np.array([off if off_fraction is None else off_fraction]),
+                    np.array([off if off_at_end is None else off_at_end]), np.array([damage]), np.array([laps]),
                     np.array([last_ms]), np.array([50.0]))  # fmt: skip
+
+
+def test_sub_step_excursion_is_one_off_track_event() -> None:
+    """Tyres out in some frames of a step (not its newest): one event and its share of the step as
+    off-track time; the next step, back on track, ends the excursion."""
+    t = _tracker(off_track_grace_s=0.5)
+    _update(t, tyres=4, off_fraction=0.25, off_at_end=0.0, dt=0.1)
+    assert t.off_track_events[0] == 1 and t.off_time[0] == pytest.approx(0.025) and not t.was_off[0]
+    _update(t, tyres=4, off_fraction=0.5, off_at_end=1.0, dt=0.1)  # off again, and still off at the end
+    assert t.off_track_events[0] == 2 and t.off_time[0] == pytest.approx(0.075)
+    _update(t, tyres=4, off_fraction=1.0, off_at_end=1.0, dt=0.1)  # the same excursion goes on
+    assert t.off_track_events[0] == 2 and t.off_time[0] == pytest.approx(0.175)
+    _update(t, tyres=0, dt=0.1)
+    assert t.off_time[0] == 0.0
 
 
 def test_off_track_beyond_grace_terminates() -> None:

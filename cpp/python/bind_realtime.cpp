@@ -10,6 +10,7 @@
 #include "ac_core/core/clock.hpp"
 #include "ac_core/core/shared_page.hpp"
 #include "ac_core/realtime/poller.hpp"
+#include "ac_core/realtime/rt_thread.hpp"
 #include "ac_core/realtime/stepper.hpp"
 #include "ac_core/realtime/telemetry.hpp"
 #include "bindings.hpp"
@@ -94,6 +95,17 @@ const uint8_t* page_bytes(const SharedPage& page, const char* what) {
 
 void ac_core::py_bindings::bind_realtime(py::module_& m) {
     m.def("steady_now_ns", &steady_now_ns, "The plumbing's monotonic clock (ns); frames and pad writes use it");
+    auto realtime_tuple = [](const RealtimeResult& r) { return py::make_tuple(r.ok, r.detail); };
+    m.def("make_thread_realtime", [realtime_tuple](int priority) { return realtime_tuple(make_thread_realtime(priority)); },
+          py::arg("priority"),
+          "The calling thread to SCHED_FIFO priority (Linux) / TIME_CRITICAL + timeBeginPeriod(1) (Windows): "
+          "(ok, what was done or why not and how to allow it)");
+    m.def("make_thread_normal", &make_thread_normal, "The calling thread back to the normal scheduler");
+    m.def("fine_timer_slack", &fine_timer_slack, "The calling thread's timer slack to 1 ns (Linux)");
+    m.def("lock_process_memory", [realtime_tuple] { return realtime_tuple(lock_process_memory()); },
+          "mlockall(MCL_CURRENT | MCL_FUTURE) (Linux): (ok, detail)");
+    m.def("unlock_process_memory", &unlock_process_memory);
+    m.def("thread_schedule", &thread_schedule, "The calling thread's scheduling policy in words");
 
     // ---- telemetry frames and the poller ----
     m.attr("FRAME_SIZE") = sizeof(TelemetryFrame);
@@ -118,7 +130,7 @@ void ac_core::py_bindings::bind_realtime(py::module_& m) {
                                 "latest-frame slot")
         .def(py::init([](const SharedPage& physics, const SharedPage* graphics, std::size_t ring_capacity,
                          double idle_sleep_s, double spin_s, double expected_period_s, double paused_sleep_s,
-                         double pause_after_s, double stale_after_s, uint32_t max_retries) {
+                         double pause_after_s, double stale_after_s, uint32_t max_retries, int realtime_priority) {
                  PollerConfig c;
                  c.ring_capacity = ring_capacity;
                  c.idle_sleep_s = idle_sleep_s;
@@ -128,6 +140,7 @@ void ac_core::py_bindings::bind_realtime(py::module_& m) {
                  c.pause_after_s = pause_after_s;
                  c.stale_after_s = stale_after_s;
                  c.max_retries = max_retries;
+                 c.realtime_priority = realtime_priority;
                  const uint8_t* g = graphics ? page_bytes(*graphics, "graphics") : nullptr;
                  return new TelemetryPoller(page_bytes(physics, "physics"), physics.size(), g,
                                             graphics ? graphics->size() : 0, c);
@@ -135,8 +148,12 @@ void ac_core::py_bindings::bind_realtime(py::module_& m) {
              py::arg("physics"), py::arg("graphics") = nullptr, py::arg("ring_capacity") = 1024,
              py::arg("idle_sleep_s") = 0.0005, py::arg("spin_s") = 0.0003, py::arg("expected_period_s") = 1.0 / 333.0,
              py::arg("paused_sleep_s") = 0.002, py::arg("pause_after_s") = 0.05, py::arg("stale_after_s") = 1.0,
-             py::arg("max_retries") = 16, py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
+             py::arg("max_retries") = 16, py::arg("realtime_priority") = 0, py::keep_alive<1, 2>(),
+             py::keep_alive<1, 3>())
         .def("start", &TelemetryPoller::start)
+        .def_property_readonly("realtime_ok", &TelemetryPoller::realtime_ok)
+        .def_property_readonly("realtime_detail", &TelemetryPoller::realtime_detail,
+                               "What the poller thread's real-time request got (\"\" when none was asked for)")
         .def("stop", &TelemetryPoller::stop, py::call_guard<py::gil_scoped_release>())
         .def_property_readonly("running", &TelemetryPoller::running)
         .def("poll_once", &TelemetryPoller::poll_once, "One poll without the thread (only while stopped)")

@@ -129,4 +129,11 @@ PYBIND11_MODULE(_testing, m) {
           py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>());
     m.def("ring_transfer_cross_thread_ns", &ring_transfer_cross_thread_ns, py::arg("frames"),
           py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>());
+    m.def("queue_throughput_ns", &queue_throughput_ns, py::arg("queue"), py::arg("payload"), py::arg("items"),
+          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>(),
+          "Producer thread → consumer thread through `queue` (ac_core, mutex_deque, boost_spsc): ns per item");
+    m.def("queue_round_trip_ns", &queue_round_trip_ns, py::arg("queue"), py::arg("payload"), py::arg("round_trips"),
+          py::arg("capacity") = 1024, py::call_guard<py::gil_scoped_release>(),
+          "One item A → B → A through two queues, one at a time: ns per round trip");
+    m.attr("RING_BENCH_HAS_BOOST") = ring_bench_has_boost();
 }

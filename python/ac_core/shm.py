@@ -160,6 +160,10 @@ class PageInfo:
     protocol: str | None = None
 
 
+def _closed_read(out: np.ndarray) -> int | None:
+    raise PageNotFoundError("the page set is closed: open a new PageSet")
+
+
 class PageSet:
     """Read-only view of AC's physics, graphics and static pages under one name prefix."""
 
@@ -189,6 +193,9 @@ class PageSet:
         self.physics = P.empty_page("physics")
         self.graphics = P.empty_page("graphics")
         self.static = P.empty_page("static")
+        # The hot path of read_physics/read_graphics: the bound C++ read, no lookups per call.
+        self._read_physics_into = self._readers["physics"].read_into
+        self._read_graphics_into = self._readers["graphics"].read_into
         self.read_static()
 
     # -- snapshots -------------------------------------------------------------------------------
@@ -209,10 +216,13 @@ class PageSet:
 
     def read_physics(self, out: np.ndarray | None = None) -> int:
         """Checked snapshot of the physics page into ``out`` (default: ``self.physics``); returns packetId."""
-        return self._read("physics", self.physics if out is None else out)
+        pid = self._read_physics_into(self.physics if out is None else out)
+        # None: the page changed during every tight retry; back off and retry (or raise) in _read.
+        return pid if pid is not None else self._read("physics", self.physics if out is None else out)
 
     def read_graphics(self, out: np.ndarray | None = None) -> int:
-        return self._read("graphics", self.graphics if out is None else out)
+        pid = self._read_graphics_into(self.graphics if out is None else out)
+        return pid if pid is not None else self._read("graphics", self.graphics if out is None else out)
 
     def read_static(self, out: np.ndarray | None = None) -> None:
         self._read("static", self.static if out is None else out)
@@ -255,6 +265,7 @@ class PageSet:
 
     def close(self) -> None:
         self._readers.clear()
+        self._read_physics_into = self._read_graphics_into = _closed_read
         for page in self._pages.values():
             page.close()
         self._pages.clear()

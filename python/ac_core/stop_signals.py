@@ -86,7 +86,7 @@ def stop_signals(grace_s: float = 5.0) -> Iterator[StopRequest]:
             raise RunInterrupted(request.reason)
         request.reason = name
         # interrupt_main(signum) runs this handler again in the main thread: the branch above.
-        timer = threading.Timer(grace_s, _thread.interrupt_main, kwargs={"signum": signum})
+        timer = threading.Timer(grace_s, _thread.interrupt_main, args=(signum,))  # positional only
         timer.daemon = True
         timer.start()
         timers.append(timer)

@@ -85,6 +85,7 @@ class TelemetryStream:
         pause_after_s: float = 0.05,
         stale_after_s: float = 1.0,
         max_retries: int = 16,
+        realtime_priority: int = 0,
     ) -> None:
         self.prefix = prefix
         physics_page = self._open(prefix, "physics")
@@ -101,6 +102,7 @@ class TelemetryStream:
             pause_after_s=pause_after_s,
             stale_after_s=stale_after_s,
             max_retries=max_retries,
+            realtime_priority=realtime_priority,
         )
 
     @classmethod

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 #include <string>
 
 #include "ac_core/core/clock.hpp"
 #include "ac_core/core/word_copy.hpp"
+#include "ac_core/realtime/rt_thread.hpp"
 
 namespace ac_core {
 
@@ -23,7 +25,7 @@ void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
-constexpr int64_t kMinPeriodNs = 500'000;      // 2 kHz: faster "physics" is a writer bug
+constexpr int64_t kMinPeriodNs = 50'000;       // 20 kHz: AC's 333 Hz at time scale 60
 constexpr int64_t kMaxPeriodNs = 100'000'000;  // 10 Hz
 constexpr int32_t kStatusLive = 2;
 
@@ -43,6 +45,8 @@ void PollerConfig::validate() const {
     require(std::isfinite(pause_after_s) && std::isfinite(stale_after_s) && pause_after_s > 0 &&
                 stale_after_s >= pause_after_s,
             "poller needs 0 < pause_after_s <= stale_after_s");
+    require(realtime_priority >= 0 && realtime_priority <= 99,
+            "poller realtime_priority must be 0 (normal thread) or in [1, 99], got " + std::to_string(realtime_priority));
 }
 
 TelemetryPoller::TelemetryPoller(const uint8_t* physics, std::size_t physics_size, const uint8_t* graphics,
@@ -74,7 +78,17 @@ void TelemetryPoller::start() {
     if (running_.load(std::memory_order_acquire)) return;
     stop_requested_.store(false, std::memory_order_release);
     running_.store(true, std::memory_order_release);
-    thread_ = std::thread([this] { run(); });
+    std::promise<RealtimeResult> scheduled;
+    std::future<RealtimeResult> result = scheduled.get_future();
+    thread_ = std::thread([this, &scheduled] {
+        fine_timer_slack();  // a sleep slice ends within microseconds, not 50 µs late
+        scheduled.set_value(config_.realtime_priority > 0 ? make_thread_realtime(config_.realtime_priority)
+                                                          : RealtimeResult{});
+        run();
+    });
+    const RealtimeResult got = result.get();
+    realtime_ok_ = got.ok;
+    realtime_detail_ = got.detail;
 }
 
 void TelemetryPoller::stop() noexcept {
@@ -121,9 +135,11 @@ bool TelemetryPoller::make_frame(int64_t now_ns) {
         if (gap > s_to_ns(config_.pause_after_s)) {
             f.flags |= kFrameAfterPause;
             bump(resumes_);
-        } else if (f.missed_packets == 0 && gap > 0) {
-            // Follow the writer's real period (EWMA, 1/8), ignoring pauses and missed packets.
-            period_ns_ = std::clamp(period_ns_ + (gap - period_ns_) / 8, kMinPeriodNs, kMaxPeriodNs);
+        } else if (gap > 0 && f.missed_packets < 64) {
+            // Follow the writer's real period (EWMA, 1/8), ignoring pauses. Packets missed in between
+            // divide the gap: a writer faster than the estimate (time scale 10) is followed down too.
+            const int64_t period = gap / int64_t(f.missed_packets + 1);
+            period_ns_ = std::clamp(period_ns_ + (period - period_ns_) / 8, kMinPeriodNs, kMaxPeriodNs);
             period_estimate_ns_.store(period_ns_, std::memory_order_relaxed);
         }
     }

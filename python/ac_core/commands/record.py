@@ -1,12 +1,22 @@
 """`ac-core record`: record telemetry from live pages (AC, simshmbridge, or `ac-core sim`) while
 anyone drives, to CSV, JSON lines or Parquet, flushing as it goes; optionally a top-down video of the
-car on its track (GIF or MP4), rendered once recording ends, from the recorded positions."""
+car on its track (GIF or MP4), rendered once recording ends, from the recorded positions.
+
+``--rate physics`` drains the C++ poller's ring (:class:`~ac_core.telemetry_stream.TelemetryStream`):
+one row per physics packet, stamped with the time the poller saw it, at any time scale; the summary
+line says how many packets were missed (dropped by a full ring, or never seen by the poller)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+
+# Frames the poller's ring holds for the recorder (1048 B each: 17 MB): 4.9 s of physics at time scale
+# 10, far longer than a slow disk write or a Parquet chunk takes.
+RECORD_RING_FRAMES = 16384
+# How long the drain loop sleeps when the ring is empty: a few packets at time scale 10.
+DRAIN_SLEEP_S = 0.002
 
 RECORD_FIELDS = [
     "physics.packetId", "graphics.iCurrentTime", "graphics.completedLaps", "graphics.normalizedCarPosition",
@@ -26,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="'physics' (every new physics packet, 333 Hz in AC) or samples per second (e.g. 60)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to record (default: until Ctrl-C)")
     p.add_argument("--fields", default=",".join(RECORD_FIELDS), help="comma-separated page.field names")
+    p.add_argument("--realtime-priority", type=int, default=0, metavar="N",
+                   help="--rate physics: run the telemetry poller at real-time priority N (1-99: Linux SCHED_FIFO, "
+                        "Windows TIME_CRITICAL) so a busy machine does not delay it; needs permission "
+                        "(docs/plumbing.md, 'Real-time threads'); 0 = normal (default)")
     p.add_argument("--stall-timeout", type=float, default=2.0, metavar="S",
                    help="stop with an error when the physics packetId has not moved for S seconds while the game "
                         "says LIVE (a hung game; a paused one shows AC_PAUSE); 0 = never (default 2)")
@@ -86,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"ac-core record: --rate must be 'physics' or a positive number, got {args.rate!r}",
                   file=sys.stderr)
             return 2
+    if not 0 <= args.realtime_priority <= 99:
+        print(f"ac-core record: --realtime-priority must be 0 (normal) or in 1-99, got {args.realtime_priority}",
+              file=sys.stderr)
+        return 2
     if not args.chunk_seconds > 0:
         print(f"ac-core record: --chunk-seconds must be positive, got {args.chunk_seconds}", file=sys.stderr)
         return 2
@@ -133,20 +151,19 @@ def run(args: argparse.Namespace) -> int:
     live = int(P.AcStatus.LIVE)
     start = time.monotonic()
     deadline = start
-    last_id = None
     # Fixed rate: rows that repeat the previous packet while the game says LIVE wait here until a new
     # packet shows the game moving (a rate above the game's), and are dropped if it turns out stalled.
     held: list[dict] = []
 
-    def make_row() -> dict:
-        row: dict = {"t": round(time.monotonic() - start, 6)}
+    def make_row(t: float | None = None) -> dict:
+        row: dict = {"t": round(time.monotonic() - start if t is None else t, 6)}
         if track is not None:
-            coords = ps.graphics["carCoordinates"]
+            coords = buffers["graphics"]["carCoordinates"]
             path_samples["t"].append(row["t"])
             path_samples["x"].append(float(coords[0]))
             path_samples["z"].append(float(coords[2]))
-            path_samples["speed"].append(float(ps.physics["speedKmh"]))
-            path_samples["gear"].append(float(ps.physics["gear"]))
+            path_samples["speed"].append(float(buffers["physics"]["speedKmh"]))
+            path_samples["gear"].append(float(buffers["physics"]["gear"]))
         for kind, name, size in layout:
             value = buffers[kind][name]
             if size == 1:
@@ -159,24 +176,49 @@ def run(args: argparse.Namespace) -> int:
     next_check = start
     # SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop
     # sees the request, the files are finished, and the summary line names the signal.
+    stream = None
+    if physics_rate:
+        from ac_core.telemetry_stream import TelemetryStream, empty_frames
+
+        frames = empty_frames(RECORD_RING_FRAMES)
+        try:
+            stream = TelemetryStream(args.prefix, ring_capacity=RECORD_RING_FRAMES,
+                                     realtime_priority=args.realtime_priority)
+            if args.realtime_priority and not stream.poller.realtime_ok:
+                print(f"ac-core record: warning: {stream.poller.realtime_detail}; recording with a normal thread",
+                      file=sys.stderr)
+        except BaseException:
+            writer.close()
+            ps.close()
+            raise
+        start_ns = _core_now_ns()
+        last_index = -1  # the poller numbers every frame it makes, queued or not
+        counts = {"dropped": 0, "missed": 0}
     try:
         with stop_signals() as stop, ps, writer:
             while stop.reason is None and (args.duration <= 0 or time.monotonic() - start < args.duration):
                 if physics_rate:
-                    pid = ps.read_physics()
-                    if pid == last_id:
-                        now = time.monotonic()
+                    got = stream.drain_into(frames)
+                    now = time.monotonic()
+                    if got == 0:
                         if now >= next_check:  # a frozen clock: paused, stalled or gone?
                             next_check = now + 0.05
                             ps.read_graphics()
-                            watch.observe(pid, int(ps.graphics["status"]), now)
+                            watch.observe(stream.latest_packet_id, int(ps.graphics["status"]), now)
                             writer.tick()
-                        time.sleep(0.0005)
+                        time.sleep(DRAIN_SLEEP_S)
                         continue
-                    last_id = pid
-                    ps.read_graphics()
-                    watch.observe(pid, int(ps.graphics["status"]))
-                    writer.write(make_row())
+                    batch = frames[:got]
+                    indices = batch["frame_index"]
+                    counts["dropped"] += int(indices[-1]) - last_index - got
+                    counts["missed"] += int(batch["missed_packets"].sum())
+                    last_index = int(indices[-1])
+                    times = ((batch["time_ns"] - start_ns) / 1e9).tolist()
+                    for i in range(got):
+                        buffers["physics"], buffers["graphics"] = batch[i]["physics"], batch[i]["graphics"]
+                        writer.write(make_row(times[i]))
+                    watch.observe(int(batch["physics_packet_id"][-1]), int(batch["graphics"]["status"][-1]), now)
+                    writer.tick()
                 else:
                     pid, _ = ps.read_all()
                     status = int(ps.graphics["status"])
@@ -196,12 +238,26 @@ def run(args: argparse.Namespace) -> int:
     except (shm.SessionStalledError, shm.SessionGoneError, shm.PageTornError) as e:
         # The writer is closed (its files finished) by now; say what was kept.
         raise type(e)(f"{e}; kept {writer.kept()}") from None
+    finally:
+        if stream is not None:
+            stream.close()
     how = f" (stopped by {stop.reason})" if stop.reason else ""
+    missed = ""
+    if physics_rate:
+        # Every physics packet is a row unless the ring was full (dropped) or the poller never saw it.
+        missed = (f"; missed {counts['dropped'] + counts['missed']} physics packets ({counts['dropped']} dropped "
+                  f"by a full ring, {counts['missed']} never seen by the poller)")
     print(f"recorded {writer.rows} samples in {time.monotonic() - start:.1f} s to "
-          f"{args.out}.{{{','.join(formats)}}}{how}")
+          f"{args.out}.{{{','.join(formats)}}}{how}{missed}")
     if track is not None:
         return _write_video(args.video, track, path_samples, video_settings)
     return 0
+
+
+def _core_now_ns() -> int:
+    from ac_core import _core
+
+    return int(_core.steady_now_ns())  # the clock frame.time_ns is on
 
 
 def _write_video(out: str, track: object, samples: dict[str, list[float]], settings: object) -> int:

@@ -19,6 +19,7 @@ from ac_core.env.geometry import TrackGeometry
 from ac_core.env.observation import Geometry, ObservationLayout, compose_observation
 from ac_core.env.reward import COMPONENTS, compute_reward
 from ac_core.env.settings import EnvSettings
+from ac_core.env.step_frames import from_pages as aggregates_of_pages
 from ac_core.errors import InputError
 
 RESET_OPTIONS = ("random_start",)  # reset(options=...) keys: random_start (bool) starts anywhere on the lap
@@ -119,6 +120,7 @@ class RacingCore:
         self.last_reward = np.zeros(self.n)
         self.last_parts: dict[str, np.ndarray] = {k: np.zeros(self.n) for k in COMPONENTS}
         self.last_timing: dict[str, Any] = {}
+        self.last_aggregates: dict[str, np.ndarray] = {}
         # The last step was cut off by a game crash or hang (a launched session relaunched under it, see
         # backends/supervisor.py): its episode is dropped, not finished.
         self.episode_dropped = False
@@ -145,6 +147,11 @@ class RacingCore:
         self._refresh_geometry(idx)
         p, g = self.backend.physics, self.backend.graphics
         self.tracker.reset(idx, p["carDamage"][idx, :4].sum(axis=1), g["completedLaps"][idx])
+        fresh = aggregates_of_pages(p, self.settings.off_track_tyres)  # the start: its one frame
+        if not self.last_aggregates:
+            self.last_aggregates = fresh
+        for key, value in fresh.items():
+            self.last_aggregates[key][idx] = value[idx]
         return self._observe()
 
     def step(self, action: np.ndarray, where: str = "step") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -178,13 +185,15 @@ class RacingCore:
 
         p, g = self.backend.physics, self.backend.graphics
         speed = p["speedKmh"].astype(np.float64) / 3.6
-        tyres_out = p["numberOfTyresOut"].astype(np.float64)
-        damage = p["carDamage"][:, :4].sum(axis=1).astype(np.float64)
+        # Off-track, damage and the off-track penalty over every physics frame of the step, not only
+        # the newest one the observation shows.
+        agg = self.last_aggregates = self.backend.step_aggregates(self.settings.off_track_tyres)
         collided, terminated, truncated = self.tracker.update(
-            self.settings.step_seconds, progress, tyres_out, damage, g["completedLaps"], g["iLastTime"], speed
-        )
+            self.settings.step_seconds, progress, agg["max_tyres_out"], agg["off_fraction"], agg["off_at_end"],
+            agg["max_damage"], g["completedLaps"], g["iLastTime"], speed,
+        )  # fmt: skip
         reward, parts = compute_reward(
-            self.settings.reward, progress, speed, tyres_out, collided, self.applied[:, 0] - prev_steer
+            self.settings.reward, progress, agg["off_track_speed"], collided, self.applied[:, 0] - prev_steer
         )
         self.tracker.episode_return += reward
         self.last_reward, self.last_parts = reward, parts
@@ -212,6 +221,15 @@ class RacingCore:
             avg_speed_kmh=np.where(t.steps > 0, t.speed_sum / np.maximum(t.steps, 1) * 3.6, 0.0),
             distance=t.distance.copy(),
             normalized_position=g["normalizedCarPosition"].astype(np.float64),
+        )
+        # What the step's physics frames showed between the observations (ac_core.env.step_frames).
+        a = self.last_aggregates
+        info.update(
+            step_frames=a["frames"].astype(np.int64),
+            step_max_tyres_out=a["max_tyres_out"].astype(np.int64),
+            step_max_wheel_slip=a["max_wheel_slip"].copy(),
+            step_min_speed_kmh=a["min_speed_mps"] * 3.6,
+            step_peak_g=a["peak_g"].copy(),
         )
         return info
 

@@ -2,6 +2,10 @@
 
 Terminated: more than ``off_track_tyres`` tyres out for longer than the grace time, a barrier
 collision (carDamage rose), or no progress (1 m) for ``no_progress_s``.
+
+Off-track and damage come from the step's aggregates over all of its physics frames
+(``ac_core.env.step_frames``): an excursion that starts and ends between two steps is an off-track
+event, and adds its share of the step to the off-track time.
 Truncated: ``max_episode_seconds`` of simulated time, or ``max_laps`` completed laps.
 """
 
@@ -53,13 +57,19 @@ class EpisodeTracker:
         self,
         dt: float,
         progress_m: np.ndarray,
-        tyres_out: np.ndarray,
+        max_tyres_out: np.ndarray,
+        off_fraction: np.ndarray,
+        off_at_end: np.ndarray,
         damage: np.ndarray,
         completed_laps: np.ndarray,
         last_lap_ms: np.ndarray,
         speed_mps: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Advance one step; returns (collided, terminated, truncated) boolean arrays."""
+        """Advance one step; returns (collided, terminated, truncated) boolean arrays.
+
+        ``max_tyres_out``: the most tyres out in any frame of the step; ``off_fraction``: the share of
+        its frames with more than ``off_track_tyres`` out; ``off_at_end``: whether its newest frame is;
+        ``damage``: the largest damage sum seen."""
         s = self.settings
         self.elapsed += dt
         self.steps += 1
@@ -69,10 +79,12 @@ class EpisodeTracker:
         self.best_distance = np.where(gained, self.distance, self.best_distance)
         self.since_progress = np.where(gained, 0.0, self.since_progress + dt)
 
-        off = tyres_out > s.off_track_tyres
+        off = max_tyres_out > s.off_track_tyres
         self.off_track_events += off & ~self.was_off
-        self.was_off = off
-        self.off_time = np.where(off, self.off_time + dt, 0.0)
+        # Off at the step's end only if its newest frame was: a sub-step excursion that ended before
+        # the step did is one event, and going off again in the next step is another.
+        self.was_off = off_at_end > 0
+        self.off_time = np.where(off, self.off_time + dt * off_fraction, 0.0)
 
         collided = damage > self.damage + 1e-6
         self.collisions += collided

@@ -106,6 +106,11 @@ class EnvSettings:
     # paused can leave a page that still reads AC_PAUSE, which would otherwise hang a run unnoticed.
     pause_timeout_s: float = setting(3600.0, low=0, high=MAX_SECONDS)
     spawn_sim: bool = setting(True, doc="sim-live: start `ac-core sim` ourselves (False: attach to a running one)")
+    realtime_priority: int = setting(
+        0, low=0, high=99,
+        doc="live backends: 0 = normal threads; 1-99 = the telemetry poller and the stepping thread run real-time "
+            "(Linux SCHED_FIFO at this priority + mlockall; Windows THREAD_PRIORITY_TIME_CRITICAL + "
+            "timeBeginPeriod(1)); needs permission (docs/plumbing.md, 'Real-time threads'), else a warning")
     time_scale: float = setting(1.0, low=0, low_open=True, high=1000.0,
                                 doc="sim-live: the spawned simulator's time scale; csp: SimState.v1 time_scale")
     track_file: str | None = setting(None, doc="ac backend: track model file (default: from the AC install)")

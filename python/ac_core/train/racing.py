@@ -110,6 +110,11 @@ def lap_metrics(infos: Mapping[str, Any], valid: np.ndarray) -> dict[str, float]
     if late.size:
         # Live backends: how late each step's deadline was met (a blocked acting loop shows up here).
         out["step_lateness_ms"] = float(late.max())
+    timing = infos.get("timing")
+    if isinstance(timing, Mapping) and "dropped" in timing:
+        # Live backends: physics frames the ring dropped / packets the poller missed this step (0, 0).
+        out["frames_dropped"] = float(np.asarray(timing["dropped"], dtype=np.float64).sum())
+        out["packets_missed"] = float(np.asarray(timing["missed_packets"], dtype=np.float64).sum())
     return out
 
 

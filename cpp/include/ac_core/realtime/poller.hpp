@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "ac_core/core/liveness.hpp"
@@ -37,6 +38,7 @@ struct PollerConfig {
     double pause_after_s = 0.050;               // packetId frozen this long = paused
     double stale_after_s = 1.0;                 // frozen this long = not live (stall)
     uint32_t max_retries = 16;                  // torn-read retries per snapshot before giving up
+    int realtime_priority = 0;                  // 0: normal thread; 1..99: SCHED_FIFO / TIME_CRITICAL (rt_thread.hpp)
 
     void validate() const;  // throws std::invalid_argument naming the bad field
 };
@@ -67,7 +69,10 @@ public:
     TelemetryPoller(const TelemetryPoller&) = delete;
     TelemetryPoller& operator=(const TelemetryPoller&) = delete;
 
-    void start();                 // no-op if running
+    void start();                 // no-op if running; waits until the thread has set its priority
+    // What the thread's real-time request got ("" when none was asked for): see rt_thread.hpp.
+    const std::string& realtime_detail() const noexcept { return realtime_detail_; }
+    bool realtime_ok() const noexcept { return realtime_ok_; }
     void stop() noexcept;         // joins the thread; wakes every waiter
     bool running() const noexcept { return running_.load(std::memory_order_acquire); }
 
@@ -119,6 +124,8 @@ private:
     bool frozen_ = false;
 
     std::thread thread_;
+    std::string realtime_detail_;
+    bool realtime_ok_ = false;
     std::atomic<bool> running_{false};
     std::atomic<bool> stop_requested_{false};
 

@@ -6,6 +6,8 @@ shared :class:`~ac_core.env.backends.live.LivePages`); CSP adds what a virtual j
 * controls written straight into ``CarControls<N>`` (no joystick, no AC control bindings);
 * resets by teleport: to the configured start (``standing``/``flying`` on the line or before it,
   ``pit_out`` to the pits) or to any point of the lap (``random``), the car at rest and braking;
+* every physics packet as a frame through the poller's ring (as on every live backend): the newest is
+  the observation, all of them feed the step's aggregates;
 * steps paced by the car page's ``packet_id``:
 
   - ``csp_mode: pause`` — the simulation is paused while the agent thinks; a step resumes it for k
@@ -41,6 +43,9 @@ from ac_core.sim.process import stop_simulator, unique_sim_prefix
 # the road surface [INF: CSP's handling of the height is undocumented; AC drops the car onto the road].
 TELEPORT_LIFT_M = 0.3
 TELEPORT_TOLERANCE_M = 3.0
+# How long a step waits for the poller to turn the step's last physics packet into a frame (it spins
+# around the expected packet: normally well under a millisecond).
+FRAME_CATCH_UP_S = 0.05
 FLYING_START_DISTANCE_M = 300.0  # as the simulator's flying start: this far before the line (at rest here)
 
 
@@ -105,9 +110,14 @@ class CspBackend(LivePages):
                 packet_id, ticks, wall_s = self.session.wait_ticks(self._k, timeout)
         except csp.CspError as e:
             raise GameStoppedError(str(e)) from None
-        self._snapshot()
+        # The step's frames from the poller's ring; first let the poller see the physics packet the
+        # step ended on (paused, no newer one comes; CSP's own counter is not physics.packetId).
+        newest = self.pages.read_physics()
+        if newest != 0:
+            self._poller.wait_for_packet(newest - 1, FRAME_CATCH_UP_S)
+        frames = self.take_frames()
         return {"packet_id": int(packet_id), "ticks": int(ticks), "ticks_requested": self._k,
-                "step_wall_ms": 1000.0 * float(wall_s), "csp_mode": self.settings.csp_mode}
+                "step_wall_ms": 1000.0 * float(wall_s), "csp_mode": self.settings.csp_mode, **frames}
 
     def start_position(self, rng: np.random.Generator, random_start: bool) -> tuple[list[float], list[float]] | None:
         """World position and facing of the episode start; None = CSP's own pit teleport."""

@@ -14,6 +14,15 @@ physics-aligned stepper), run on any machine.
 through vJoy (Windows) or uinput (Linux/Proton), the track model from the AC install's
 ``fast_lane.ai``.
 
+Every physics packet reaches the env: a C++ poller thread turns each new physics packetId into a frame
+(checked physics snapshot + the latest graphics snapshot) and queues it in a lock-free ring
+(:class:`~ac_core.telemetry_stream.TelemetryStream`); each step drains the ring, builds the observation
+from the newest frame and the step's aggregates (:mod:`ac_core.env.step_frames`: max tyres out, max
+wheel slip, min speed, peak g, damage) from all of them, so an excursion between two steps counts.
+``info["timing"]`` reports the step's frames, the frames the ring had to drop (0 in normal operation:
+the ring holds ``LIVE_RING_FRAMES``, seconds of physics even at time scale 10), the packets the poller
+never saw, and the packetId gap since the previous step.
+
 Steps are aligned to the physics clock: a step ends after k new physics packetIds, so a paused game
 (frozen packetId) simply stretches the step and the pause is not counted as driving time (episode
 time adds the step's physics time, never wall time). While graphics.status is AC_PAUSE a step waits
@@ -33,6 +42,7 @@ import numpy as np
 
 from ac_core import _core
 from ac_core import pages as P
+from ac_core.env import step_frames
 from ac_core.env.backends.base import Backend
 from ac_core.env.settings import EnvConfigError, EnvSettings
 from ac_core.errors import AcCoreError
@@ -40,6 +50,7 @@ from ac_core.feeders import make_feeder
 from ac_core.game.content import AcInstall, car_matches, car_mismatch_message, normalise
 from ac_core.shm import PageNotFoundError, PageSet
 from ac_core.sim.process import start_simulator, stop_simulator, unique_sim_prefix
+from ac_core.telemetry_stream import TelemetryStream, empty_frames
 
 T = TypeVar("T")
 
@@ -48,32 +59,130 @@ PAD_RESTART_BUTTON = 1 << 2  # pad_page.hpp kPadRestartSession
 # timeouts and the reported pause are accurate to a tenth of a second, rare enough to cost nothing
 # (a normal step ends in its first wait).
 _WAIT_SLICE_S = 0.1
+# Frames the ring between the poller and the env holds (1048 B each: 17 MB): 49 s of AC physics at
+# time scale 1, 4.9 s at 10, so a training loop that checkpoints or evaluates between steps drops none.
+LIVE_RING_FRAMES = 16384
 
 
 class GameStoppedError(AcCoreError, RuntimeError):
     """The page producer stopped (game closed, simulator died) during an episode."""
 
 
+def request_realtime(priority: int, poller: Any) -> dict[str, str]:
+    """The real-time scheduling ``env.realtime_priority`` asks for (0: none): the poller thread (asked at
+    its start), the calling thread (the one that steps) and the process's memory. What each got, by
+    name; anything refused is one warning naming how to allow it, and the env runs on without it."""
+    if priority <= 0:
+        return {}
+    import warnings
+
+    thread_ok, thread = _core.make_thread_realtime(priority)
+    memory_ok, memory = _core.lock_process_memory()
+    got = {"poller": poller.realtime_detail, "stepping thread": thread, "memory": memory}
+    allowed = (poller.realtime_ok, thread_ok, memory_ok)
+    refused = [f"{what}: {detail}" for (what, detail), ok in zip(got.items(), allowed, strict=True) if not ok]
+    if refused:
+        warnings.warn(f"env.realtime_priority = {priority}: " + "; ".join(refused), RuntimeWarning, stacklevel=3)
+    return got
+
+
 class LivePages(Backend):
-    """One car's AC pages from shared memory under ``prefix``, snapshotted into ``physics``/``graphics``."""
+    """One car's AC pages from shared memory under ``prefix``: every physics packet as a frame through
+    the poller's ring (``stream``), the newest in ``physics``/``graphics``, the step's aggregates over
+    all of them; checked snapshots (``pages``) for the static page and for resets."""
 
     n = 1
+    ring_frames = LIVE_RING_FRAMES  # the poller's ring (a power of two)
 
     def __init__(self, settings: EnvSettings, prefix: str) -> None:
         self.settings = settings
         self.prefix = prefix
+        self.stream: TelemetryStream | None = None
         self.pages = PageSet(prefix)
         self.physics = np.zeros(1, dtype=P.PHYSICS_DTYPE)
         self.graphics = np.zeros(1, dtype=P.GRAPHICS_DTYPE)
         self.static = self.pages.static
+        self._frames = empty_frames(self.ring_frames)
+        self._latest = empty_frames(1)
+        self._aggregates = step_frames.from_pages(self.physics, settings.off_track_tyres)
+        self._last_frame_index = -1  # of the newest frame the env has taken (the poller counts from 0)
+        self._last_packet_id = 0
+        self.stream = TelemetryStream(
+            prefix, ring_capacity=self.ring_frames, realtime_priority=settings.realtime_priority
+        )
+        self._poller = self.stream.poller
+        self.realtime = request_realtime(settings.realtime_priority, self._poller)
         self._snapshot()
 
     def _snapshot(self) -> tuple[int, int]:
+        """Checked snapshots straight from the pages (a reset's start), and the ring emptied: frames from
+        before this point belong to no step."""
+        self.discard_frames()
         pid = self.pages.read_physics(self.physics[0:1].reshape(()))
         gid = self.pages.read_graphics(self.graphics[0:1].reshape(()))
+        self._last_packet_id = pid
+        self._aggregates = step_frames.from_pages(self.physics, self.settings.off_track_tyres)
         return pid, gid
 
+    def discard_frames(self) -> int:
+        """Drop every queued frame (they belong to no step: a reset, or the time before the first one).
+        Frames the ring could not hold before this point belong to no step either: the next step counts
+        drops from the newest frame made so far (the poller's stats keep the all-time count)."""
+        discarded = 0
+        while True:
+            got = self._poller.drain_into(self._frames)
+            if got == 0:
+                break
+            discarded += got
+            self._last_frame_index = int(self._frames["frame_index"][got - 1])
+        if self._poller.latest_into(self._latest.reshape(())):
+            self._last_frame_index = max(self._last_frame_index, int(self._latest["frame_index"][0]))
+        return discarded
+
+    def take_frames(self) -> dict[str, Any]:
+        """The frames queued since the previous step: the newest into ``physics``/``graphics``, all of
+        them into the step's aggregates. Returns the step's frame accounting for ``info["timing"]``:
+        ``frames`` (taken), ``dropped`` (made by the poller but not queued: the ring was full; counted,
+        never silent), ``missed_packets`` (packetIds the poller never saw) and ``packet_gap`` (newest
+        packetId minus the previous step's)."""
+        got = self._poller.drain_into(self._frames)
+        frames = self._frames[:got]
+        if got == 0 or got == len(self._frames):
+            # Nothing queued (the step ended on a frame already taken), or the ring was full and newer
+            # frames were dropped: the newest frame is the poller's latest.
+            if not self._poller.latest_into(self._latest.reshape(())):
+                raise GameStoppedError(f"no physics frame under prefix {self.prefix!r} yet")
+            if got == 0 or self._latest["frame_index"][0] > frames["frame_index"][-1]:
+                frames = self._latest if got == 0 else np.concatenate([frames, self._latest])
+        newest = frames[-1]
+        newest_index = int(newest["frame_index"])
+        if newest_index == self._last_frame_index:  # nothing new at all: no frames, nothing missed
+            frames = frames[-1:]
+            self._aggregates = step_frames.from_frames(frames["physics"], self.settings.off_track_tyres)
+            return {"frames": 0, "dropped": 0, "missed_packets": 0, "packet_gap": 0}
+        # The poller numbers every frame it makes, queued or not: a hole in the numbers is a drop.
+        dropped = max(0, newest_index - self._last_frame_index - len(frames))
+        self._last_frame_index = newest_index
+        self.physics[0] = newest["physics"]
+        self.graphics[0] = newest["graphics"]
+        self._aggregates = step_frames.from_frames(frames["physics"], self.settings.off_track_tyres)
+        packet_id = int(newest["physics_packet_id"])
+        gap, self._last_packet_id = packet_id - self._last_packet_id, packet_id
+        return {"frames": len(frames), "dropped": dropped, "missed_packets": int(frames["missed_packets"].sum()),
+                "packet_gap": gap}  # fmt: skip
+
+    def step_aggregates(self, off_track_tyres: int) -> dict[str, np.ndarray]:
+        return self._aggregates
+
+    @property
+    def frame_stats(self) -> dict[str, Any]:
+        """The poller's counters since the backend started (frames, dropped, missed_packets, ...)."""
+        return self.stream.stats if self.stream is not None else {}
+
     def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
         self.pages.close()
 
 
@@ -82,15 +191,17 @@ class LiveBackend(LivePages):
 
     def __init__(self, settings: EnvSettings, prefix: str) -> None:
         super().__init__(settings, prefix)
-        self._phys_page = _core.SharedPage.open(prefix + "physics")
-        self._poller = _core.TelemetryPoller(self._phys_page, None)
-        self._poller.start()
         self._stepper = _core.PhysicsStepper(self._poller, settings.ticks_per_step)
         self.feeder: Any = None
         self._step_count = 0
         # Set by a session supervisor: returns why the game process is gone (crashed, exited), else None;
         # asked whenever the packet clock stands still, so a crash is found at once, not after a timeout.
         self.process_gone: Callable[[], str | None] | None = None
+
+    @property
+    def step_target_packet_id(self) -> int:
+        """The physics packetId the step in progress ends on (0 before the first step)."""
+        return int(self._stepper.target_packet_id)
 
     # -- pages -----------------------------------------------------------------------------------
     def _game_paused(self) -> bool:
@@ -165,24 +276,20 @@ class LiveBackend(LivePages):
         # The stepper keeps its target packetId across calls, so waiting in slices loses no ticks.
         result, paused_s = self._wait(self._stepper.step, self.settings.reset_timeout_s, "stepping")
         packet_id, lateness_s, timed_out = result
-        self._snapshot()
+        frames = self.take_frames()  # the poller queues a frame before the stepper sees its packetId
         self._step_count += 1
         stats = self._stepper.stats
         return {"packet_id": int(packet_id), "lateness_ms": 1000.0 * float(lateness_s), "timed_out": bool(timed_out),
                 "lateness_p50_ms": 1000.0 * float(stats.get("p50_s", np.nan)),
                 "lateness_p99_ms": 1000.0 * float(stats.get("p99_s", np.nan)),
                 # wall seconds this step waited on a paused game (not episode time: that counts physics ticks)
-                "paused_s": paused_s}
+                "paused_s": paused_s, **frames}
 
     def close(self) -> None:
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
         if self.feeder is not None and hasattr(self.feeder, "close"):
             self.feeder.close()
             self.feeder = None
         super().close()
-        self._phys_page.close()
 
     def _press(self, button_bits: int, what: str, hold_s: float = 0.1) -> None:
         """Press and release a button (level-triggered: the reader acts on the 0 → 1 edge). AC reads

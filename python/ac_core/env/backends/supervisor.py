@@ -143,6 +143,10 @@ class SupervisedBackend(Backend):
         self.dropped_episodes += 1
         return {"session_relaunched": True, "fault": self.last_fault, **self._counts()}
 
+    def step_aggregates(self, off_track_tyres: int) -> dict[str, np.ndarray]:
+        # The inner backend's aggregates over every frame of the step (after a relaunch: its fresh pages').
+        return self.inner.step_aggregates(off_track_tyres)
+
     def reset_cars(self, idx: np.ndarray, rng: np.random.Generator, random_start: bool) -> None:
         try:
             self.inner.reset_cars(idx, rng, random_start)
