@@ -49,25 +49,9 @@ def cpp_stepper_run(hz: int, steps: int) -> dict:
     return {"lateness_s": lateness, "drift_s": stats["drift_s"], "timeouts": stats["timeouts"]}
 
 
-def python_sleep_run(hz: int, steps: int) -> dict:
-    period = 1.0 / hz
-    start = time.perf_counter()
-    deadline = start
-    lateness = []
-    wake = start
-    for _ in range(steps):
-        busy(WORK_S)
-        deadline += period  # chained, as rtgym does
-        delay = deadline - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        wake = time.perf_counter()
-        lateness.append(wake - deadline)
-    return {"lateness_s": lateness, "drift_s": (wake - start) - steps * period, "timeouts": 0}
-
-
-def python_sleep_spin_run(hz: int, steps: int) -> dict:
-    """The C++ stepper's rule in Python: sleep until SPIN_S before the chained deadline, then spin."""
+def python_chained_run(hz: int, steps: int, spin_s: float = 0.0) -> dict:
+    """Chained deadlines in Python (as rtgym does): ``time.sleep`` to each deadline, or with ``spin_s``
+    the C++ stepper's rule — sleep until ``spin_s`` before the deadline, then spin."""
     period = 1.0 / hz
     start = time.perf_counter()
     deadline = start
@@ -76,13 +60,23 @@ def python_sleep_spin_run(hz: int, steps: int) -> dict:
     for _ in range(steps):
         busy(WORK_S)
         deadline += period
-        delay = deadline - SPIN_S - time.perf_counter()
+        delay = deadline - spin_s - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        while (wake := time.perf_counter()) < deadline:
-            pass
+        wake = time.perf_counter()
+        if spin_s > 0:
+            while wake < deadline:
+                wake = time.perf_counter()
         lateness.append(wake - deadline)
     return {"lateness_s": lateness, "drift_s": (wake - start) - steps * period, "timeouts": 0}
+
+
+def python_sleep_run(hz: int, steps: int) -> dict:
+    return python_chained_run(hz, steps)
+
+
+def python_sleep_spin_run(hz: int, steps: int) -> dict:
+    return python_chained_run(hz, steps, SPIN_S)
 
 
 def _bench(benchmark, run, hz: int, role: str, what: str, condition: str = "idle") -> None:
