@@ -160,7 +160,7 @@ def unique_sim_prefix(owner: object) -> str:
 
 def start_simulator(*, prefix: str, timeout_s: float = 30.0, **options: Any) -> subprocess.Popen:
     """Start the simulator as a child process (``run_process(prefix=prefix, **options)``; options are
-    JSON values) and wait until its pages exist. Raises SimulatorStartError with its stderr if it exits."""
+    JSON values) and wait until its pages exist and are sized. Raises SimulatorStartError with its stderr if it exits."""
     options = {**options, "prefix": prefix}
     cmd = [sys.executable, "-m", "ac_core.sim.process", json.dumps(options)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -170,13 +170,25 @@ def start_simulator(*, prefix: str, timeout_s: float = 30.0, **options: Any) -> 
             err = proc.stderr.read() if proc.stderr else ""
             raise SimulatorStartError(f"the simulator process exited with code {proc.returncode}: "
                                       f"{err.strip()[-2000:]}")
-        if all(_core.SharedPage.exists(prefix + k) for k in ("physics", "graphics", "static")):
+        if all(_page_sized(prefix + kind) for kind in ("physics", "graphics", "static")):
             return proc
         time.sleep(0.05)
     proc.kill()
     proc.wait()
     raise SimulatorStartError(f"the simulator did not publish its pages within {timeout_s:.0f} s "
                               f"(options {json.dumps(options)})")
+
+
+def _page_sized(name: str) -> bool:
+    """True once the page exists *and* has its size: on POSIX a page is created empty and sized a moment
+    later, and a reader that opens it in between is refused (CI caught a game box doing that)."""
+    if not _core.SharedPage.exists(name):
+        return False
+    try:
+        _core.SharedPage.open(name).close()
+    except (FileNotFoundError, ValueError):  # gone again, or not sized yet
+        return False
+    return True
 
 
 def stop_simulator(process: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
