@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from ac_core.sim import make_sim, read_ac_car
+from ac_core.sim import read_ac_car
 
+from .bench_sim import measure_ticks_per_second
 from .conftest import full_run, record
 
 CARS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ac_cars"
@@ -35,20 +35,7 @@ def test_car_folder_load_time(benchmark, car):
 
 
 def _ticks(benchmark, params):
-    sim = make_sim(N_CARS, "spa", lap_start="flying", params=params)
-    rng = np.random.default_rng(0)
-    sim.controls["throttle"] = rng.uniform(0.3, 1.0, N_CARS)
-    sim.controls["steer"] = rng.uniform(-0.05, 0.05, N_CARS)
-    steps = [0]
-
-    def run() -> None:
-        sim.step(K)
-        steps[0] += 1
-        if steps[0] % 200 == 0:  # keep the cars on the track (fresh flying starts)
-            sim.reset_all()
-
-    benchmark.pedantic(run, rounds=50 if not full_run() else 500, iterations=5, warmup_rounds=3)
-    return N_CARS * K / benchmark.stats.stats.mean
+    return measure_ticks_per_second(benchmark, N_CARS, K, params)
 
 
 def test_builtin_car_ticks_per_second(benchmark):

@@ -68,22 +68,27 @@ def test_numpy_bicycle_baseline(benchmark, n):
     record(benchmark, f"NumPy bicycle, {n} cars", "baseline", value_ns=1e9 / rate, ticks_per_s=rate)
 
 
-@pytest.mark.parametrize("n", N_CARS)
-def test_simbatch_ticks_per_second(benchmark, n):
-    sim = make_sim(n, "spa", lap_start="flying")
+def measure_ticks_per_second(benchmark, n: int, k: int = K, params=None) -> float:
+    """Physics car-ticks/s of ``n`` cars stepped ``k`` ticks at a time at Spa (``params``: the car)."""
+    sim = make_sim(n, "spa", lap_start="flying", params=params)
     rng = np.random.default_rng(0)
     sim.controls["throttle"] = rng.uniform(0.3, 1.0, n)
     sim.controls["steer"] = rng.uniform(-0.05, 0.05, n)
     steps = [0]
 
     def run() -> None:
-        sim.step(K)
+        sim.step(k)
         steps[0] += 1
         if steps[0] % 200 == 0:  # keep the cars on the track (fresh flying starts)
             sim.reset_all()
 
     benchmark.pedantic(run, rounds=50 if not full_run() else 500, iterations=5, warmup_rounds=3)
-    rate = n * K / benchmark.stats.stats.mean
+    return n * k / benchmark.stats.stats.mean
+
+
+@pytest.mark.parametrize("n", N_CARS)
+def test_simbatch_ticks_per_second(benchmark, n):
+    rate = measure_ticks_per_second(benchmark, n)
     extra = {"ticks_per_s": rate}
     if n in _baseline_rate:
         extra["ratio_vs_baseline"] = rate / _baseline_rate[n]
