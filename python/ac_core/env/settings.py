@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ac_core.env.backends import BACKEND_NAMES
-from ac_core.env.backends import BACKENDS as BACKEND_SPECS
+from ac_core.env.backends.registry import BACKEND_NAMES
+from ac_core.env.backends.registry import BACKENDS as BACKEND_SPECS
 from ac_core.errors import InputError
 from ac_core.settings_spec import choices_text, fail, parse_section, setting
 from ac_core.sim import LAP_STARTS as SIM_LAP_STARTS
