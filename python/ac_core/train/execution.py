@@ -154,7 +154,7 @@ class Throughput:
 
 
 def measure_throughput(cfg: Any, env_factory: Callable[[], Any], act_seconds: float = 3.0,
-                       learn_seconds: float = 3.0, min_updates: int = 3) -> Throughput:
+                       learn_seconds: float = 3.0, min_updates: int = 2) -> Throughput:
     """Time acting and learning on a throw-away agent, env and replay; the training run's RNG streams
     (torch's global one included) are left as they were."""
     from ac_core.agents.agent import IQNAgent, resolve_device
@@ -266,6 +266,10 @@ class EtaModel:
         return total
 
 
+def _rate(per_second: float) -> str:
+    return f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
+
+
 def format_duration(seconds: float) -> str:
     """3725 -> '1 h 02 min'; 95 -> '1 min 35 s'; '∞' for a non-finite value."""
     if not math.isfinite(seconds):
@@ -293,7 +297,7 @@ def eta_advice(plan: ExecutionPlan, eta_seconds: float, config_path: str, out: s
     return (f"this config needs about {format_duration(eta_seconds)} here (over {limit_hours:g} h on "
             f"{plan.machine.describe()}): its hyperparameters (batch {plan.config.agent.batch_size}, "
             f"{plan.config.agent.n_quantiles} quantiles, {plan.config.agent.hidden_units} units, "
-            f"{plan.config.agent.gradient_steps / plan.config.agent.train_freq:g} gradient steps per env step, "
+            f"{plan.config.agent.gradient_steps / plan.config.agent.train_freq:g} gradient step(s) per env step, "
             f"{plan.config.train.total_timesteps:,} steps) are sized for a GPU. Training goes on as configured; "
             f"for a lapping agent on this CPU run instead: {command} ({CPU_CONFIG_MEASURED})")
 
@@ -328,8 +332,8 @@ def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
     total = eta.seconds_left(0)
     ratio = cfg.agent.gradient_steps / cfg.agent.train_freq
     echo(f"ETA: {format_duration(total)} for {tcfg.total_timesteps:,} env steps — {throughput.describe()}; "
-         f"with learning at {ratio:g} gradient steps per env step: "
-         f"{1 / eta.seconds_per_learning_step:,.0f} env steps/s; evaluations ≤ "
+         f"with learning at {ratio:g} gradient step{'s' if ratio != 1 else ''} per env step: "
+         f"{_rate(1 / eta.seconds_per_learning_step)} env steps/s; evaluations ≤ "
          f"{format_duration(eta.seconds_per_evaluation)} each")
     if tcfg.eta_advice_hours > 0:
         advice = eta_advice(plan, total, config_path, out, tcfg.eta_advice_hours)
