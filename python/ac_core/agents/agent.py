@@ -129,7 +129,9 @@ class IQNAgent:
         stratified = cfg.tau_sampling == "stratified"
         obs = self._as_tensor(batch.obs)
         actions = torch.as_tensor(batch.actions, device=self.device, dtype=torch.int64)
-        targets = double_dqn_targets(self.online, self.target, self._as_tensor(batch.next_obs),
+        # Double DQN picks the next action with the online network; plain (QR-)DQN with the target one.
+        selector = self.online if cfg.double_q else self.target
+        targets = double_dqn_targets(selector, self.target, self._as_tensor(batch.next_obs),
                                      self._as_tensor(batch.rewards), self._as_tensor(batch.discounts),
                                      self._as_tensor(batch.terminated), cfg.n_quantiles,
                                      cfg.n_quantiles_policy, stratified)

@@ -38,6 +38,7 @@ class AgentConfig:
     n_cos: int = setting(64, low=1, high=MAX_HIDDEN, doc="cosines in the tau embedding")
     hidden_units: int = setting(512, low=1, high=MAX_HIDDEN, doc="width of the torso, embedding and heads")
     dueling: bool = setting(True, doc="dueling value/advantage head")
+    double_q: bool = setting(True, doc="double DQN: the online network picks the target's next action")
     kappa: float = setting(1.0, low=0.0, low_open=True, high=1000.0, doc="Huber threshold of the quantile loss")
     n_step: int = setting(3, low=1, high=1000)
     target_update: str = setting("soft", choices=("soft", "hard"), doc="Polyak averaging or a periodic copy")
