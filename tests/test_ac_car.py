@@ -398,3 +398,15 @@ def test_training_starts_on_a_loaded_car(tmp_path):
     summary = json.loads((runs / "summary.json").read_text())
     expected = reference_lap("spa", params=load_ac_car(FSAE)).lap_time_s
     assert summary["reference_lap_time_s"] == pytest.approx(expected, abs=0.01)
+
+
+def test_ui_car_json_with_a_bom_or_broken_json_still_gives_its_name(tmp_path: Path) -> None:
+    from ac_core.sim.ac_car import read_ui_specs
+
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + b'{"name": "Citi Golf", "specs": {"topspeed": "240km/h"}}')
+    specs = read_ui_specs(bom)
+    assert specs.name == "Citi Golf" and specs.top_speed_kmh.value == 240
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "Formula Alpha 2022", "specs": {"bhp": "1000bhp",}')  # a trailing comma
+    assert read_ui_specs(broken).name == "Formula Alpha 2022"

@@ -14,13 +14,12 @@ Ui files are read leniently (a UTF-8 BOM, broken JSON: CM keeps a restoration sc
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ac_core.errors import InputError
+from ac_core.sim.ac_files import read_ui_json
 
 # The seed's car, as the seed spells it, and its AC folder id (the VRC mod's folder).
 SEED_CAR_IDS: dict[str, str] = {"FormulaAlpha2022": "vrc_formula_alpha_2022"}
@@ -41,21 +40,6 @@ def without_author_prefix(car_id: str) -> str:
     """``vrc_formula_alpha_2022`` → ``formula_alpha_2022``: AC ids start with the author's tag."""
     head, sep, rest = car_id.partition("_")
     return rest if sep and rest and len(head) <= 5 else car_id
-
-
-def read_ui_json(path: Path) -> dict:
-    """A ui_*.json as a dict; {} when missing or unreadable. Tolerates a BOM and trailing junk."""
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        # Broken ui files exist (CM restores them); the name is all we need.
-        m = re.search(r'"name"\s*:\s*"([^"]*)"', text)
-        return {"name": m.group(1)} if m else {}
-    return data if isinstance(data, dict) else {}
 
 
 def listing(names: Iterable[str], what: str) -> str:

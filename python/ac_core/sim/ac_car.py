@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ac_core import _core
-from ac_core.sim.ac_files import AcCarError, IniFile, Lut, parse_lut_text, read_lut
+from ac_core.sim.ac_files import AcCarError, IniFile, Lut, parse_lut_text, read_lut, read_ui_json
 
 GRAVITY = 9.80665
 DRIVER_KG = 75.0           # ui weights leave the driver out (Content Manager: TOTALMASS - 75)
@@ -167,16 +167,12 @@ def parse_spec(text: Any, kind: str) -> Spec:
 
 
 def read_ui_specs(path: Path) -> UiSpecs:
-    """ui_car.json's name and specs (missing file or fields: no value)."""
-    import json
-
-    if not path.is_file():
-        return UiSpecs()
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8", errors="replace"), strict=False)
-    except ValueError as e:
-        raise AcCarError(f"{path}: not valid JSON ({e}); fix the file or remove it") from None
+    """ui_car.json's name and specs (missing file, broken file or fields: no value; the car's physics
+    never depend on this file)."""
+    data = read_ui_json(path)
     specs = data.get("specs") or {}
+    if not isinstance(specs, dict):
+        specs = {}
     return UiSpecs(
         name=str(data.get("name", "")),
         bhp=parse_spec(specs.get("bhp"), "power"),

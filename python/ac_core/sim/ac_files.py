@@ -10,6 +10,8 @@ vectors, LUT lookup is linear and clamped at the ends.
 from __future__ import annotations
 
 import bisect
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,3 +201,19 @@ def parse_lut_text(text: str, name: str) -> Lut:
 
 def read_lut(path: Path) -> Lut:
     return parse_lut_text(_read_text(path), path.name)
+
+
+def read_ui_json(path: Path) -> dict:
+    """A ui_*.json as a dict; {} when missing or unreadable. Tolerates a UTF-8 BOM (files saved by
+    Windows editors have one) and broken JSON, from which only ``"name"`` is recovered."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        # Broken ui files exist (CM restores them); the name is all we need.
+        m = re.search(r'"name"\s*:\s*"([^"]*)"', text)
+        return {"name": m.group(1)} if m else {}
+    return data if isinstance(data, dict) else {}
