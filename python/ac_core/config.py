@@ -260,7 +260,7 @@ def load_config(path: str | Path) -> Config:
 def keys_set_in(path: str | Path) -> set[str]:
     """The dotted keys a config file sets itself (``env.n_envs``; a nested section as ``env.reward``), as
     opposed to the defaults: what ``ac-core train`` must train as written. Call after :func:`load_config`."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(resolve_config_path(path).read_text(encoding="utf-8")) or {}
     return {f"{section}.{key}" for section, values in data.items() if isinstance(values, Mapping)
             for key in values}
 
