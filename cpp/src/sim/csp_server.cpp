@@ -169,7 +169,9 @@ bool CspServer::poll_controls(SimBatch& sim, CarInput& in, int8_t& pending_shift
             if (c.gear_up && !controls_.gear_up) pending_shift = 1;
             if (c.gear_dn && !controls_.gear_dn) pending_shift = -1;
             if (c.drs && !controls_.drs) drs_on = !drs_on;
-            if (c.teleport_to != 0 && controls_.teleport_to == 0 && c.teleport_to <= 2) {
+            // A new request: teleport_to set, or changed to another mode without a 0 read between
+            // (a client that teleports twice while this loop was paused or slow is not missed).
+            if (c.teleport_to != 0 && c.teleport_to != controls_.teleport_to && c.teleport_to <= 2) {
                 pending_teleport_ = c.teleport_to;
                 std::memcpy(pending_pos_, c.teleport_pos, sizeof pending_pos_);
                 std::memcpy(pending_dir_, c.teleport_dir, sizeof pending_dir_);
