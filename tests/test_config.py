@@ -397,6 +397,9 @@ def test_a_shipped_config_loads_by_name_and_an_unknown_name_lists_them(tmp_path:
     names = shipped_config_names()
     assert {"iqn_spa_cpu", "iqn_spa_falpha2022"} <= set(names)
     assert load_config("iqn_spa_cpu").agent.hidden_units == load_config("iqn_spa_cpu.yaml").agent.hidden_units
+    from ac_core.config import keys_set_in
+
+    assert "agent.hidden_units" in keys_set_in("iqn_spa_cpu")  # what `ac-core train` keeps as written
     with pytest.raises(ConfigError, match="iqn_spa_cpu") as err:
         load_config("iqn_spa_typo")
     assert "\n" not in str(err.value)

@@ -206,3 +206,25 @@ def test_linear_schedule() -> None:
     assert schedule(100) == pytest.approx(0.1)
     assert schedule(10_000) == pytest.approx(0.1)
     assert LinearSchedule(1.0, 0.2, 0)(0) == 0.2
+
+
+def _loss_with(double_q: bool) -> float:
+    agent = IQNAgent(3, 2, AgentConfig(hidden_units=8, n_quantiles=4, batch_size=2, lr=1e-9, dueling=False,
+                                       double_q=double_q, grad_clip=0.0))
+    agent.online.load_state_dict(_constant_net([0.0, 5.0]).state_dict())
+    agent.target.load_state_dict(_constant_net([3.0, 1.0]).state_dict())
+    batch = ReplayBatch(obs=np.zeros((2, 3), np.float32), actions=np.ones(2, np.int64),
+                        rewards=np.ones(2, np.float32), discounts=np.full(2, 0.9**3, np.float32),
+                        terminated=np.zeros(2, np.float32), next_obs=np.zeros((2, 3), np.float32),
+                        indices=np.arange(2), weights=np.ones(2, np.float32))
+    torch.manual_seed(0)  # the same τ draws for both
+    return agent.learn(batch)["loss"]
+
+
+def test_double_q_off_lets_the_target_network_pick_the_next_action() -> None:
+    # Online prefers action 1 (worth 1 to the target net), the target net action 0 (worth 3). Every quantile
+    # of the taken action 1 is 5, so δ = r + γ³·Q_target(s′, a*) − 5 < 0 everywhere and the loss is
+    # Σ (1 − τ) · (|δ| − κ/2): the two losses differ only in |δ| − ½.
+    double, plain = _loss_with(True), _loss_with(False)
+    delta_double, delta_plain = 1.0 + 0.9**3 * 1.0 - 5.0, 1.0 + 0.9**3 * 3.0 - 5.0
+    assert plain / double == pytest.approx((abs(delta_plain) - 0.5) / (abs(delta_double) - 0.5), rel=1e-5)

@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("train", "ac_core.commands.train"),
     ("eval", "ac_core.commands.eval"),
     ("record", "ac_core.commands.record"),
+    ("demo", "ac_core.commands.demo"),
     ("curve", "ac_core.commands.curve"),
     ("actor", "ac_core.commands.actor"),
     ("bench", "ac_core.commands.bench"),

@@ -72,9 +72,22 @@ class TrainConfig:
     checkpoint_dir: str = setting("checkpoints")
     keep_step_checkpoints: bool = setting(True, doc="keep step_<N>.pt files besides last.pt/best.pt")
     save_replay: bool = setting(False, doc="also save the replay buffer with last.pt (large)")
+    demonstrations: str | None = setting(None, doc="a demonstration set (`ac-core demo`) kept in the replay "
+                                                   "for the whole run, with DQfD's large-margin loss")
     device: str = setting("auto", doc="auto, cpu, cuda or cuda:<index>")
     torch_threads: int = setting(0, low=0, high=1024, doc="CPU threads for PyTorch; 0 keeps its default")
     progress: bool = setting(True, doc="show a tqdm progress bar")
+    precision: str = setting("fp32", choices=("fp32", "tf32"),
+                             doc="float32 matmul precision: tf32 uses a GPU's TensorFloat-32 cores (fp32 "
+                                 "accumulation); ac-core train picks tf32 on such a GPU unless set")
+    pin_memory: bool = setting(False, doc="copy replay batches to the GPU from page-locked host memory "
+                                          "(ac-core train turns it on with a GPU unless set)")
+    warmup_seconds: float = setting(4.0, low=0.0, high=3600.0,
+                                    doc="ac-core train: time a short warm-up of acting and learning for the ETA "
+                                        "printed at start (0: no warm-up, the bar measures the ETA as it goes)")
+    eta_advice_hours: float = setting(2.0, low=0.0, high=1e6,
+                                      doc="ac-core train on a CPU: name a faster config at start when the "
+                                          "measured ETA is longer (0: never)")
     learner: str = setting("auto", choices=("auto", "inline", "thread"),
                            doc="where gradient steps run: inline in the acting loop, or a background thread "
                                "(auto: thread for the live backends, whose world does not wait)")
@@ -242,6 +255,19 @@ def load_config(path: str | Path) -> Config:
     cfg = config_from_dict(data, str(path))
     check_memory(cfg, str(path))
     return cfg
+
+
+def keys_set_in(path: str | Path) -> set[str]:
+    """The dotted keys a config file sets itself (``env.n_envs``; a nested section as ``env.reward``), as
+    opposed to the defaults: what ``ac-core train`` must train as written. Call after :func:`load_config`."""
+    data = yaml.safe_load(resolve_config_path(path).read_text(encoding="utf-8")) or {}
+    return {f"{section}.{key}" for section, values in data.items() if isinstance(values, Mapping)
+            for key in values}
+
+
+def keys_set_by(assignments: Iterable[str]) -> set[str]:
+    """The dotted ``section.key`` each ``--set section.key=value`` assignment sets."""
+    return {".".join(a.partition("=")[0].strip().split(".")[:2]) for a in assignments}
 
 
 def save_config(cfg: Config, path: str | Path) -> None:

@@ -67,10 +67,19 @@ class LinearSchedule:
 
 
 class IQNAgent:
-    def __init__(self, obs_dim: int, n_actions: int, config: AgentConfig, device: torch.device | str = "cpu"
-                 ) -> None:
+    def __init__(self, obs_dim: int, n_actions: int, config: AgentConfig, device: torch.device | str = "cpu",
+                 precision: str = "fp32", pin_memory: bool = False) -> None:
         self.config = config
         self.device = torch.device(device)
+        if precision not in ("fp32", "tf32"):
+            raise ValueError(f"precision must be fp32 or tf32, got {precision!r}")
+        if self.device.type == "cuda":
+            # TF32: matmuls on the tensor cores with a 10-bit mantissa and fp32 accumulation; the outputs,
+            # the targets and the quantile loss stay float32 (bf16 outputs would round Q ≈ 50 to ±0.25,
+            # coarser than the gaps between actions). A process-wide switch in PyTorch.
+            torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+            torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        self.pin_memory = pin_memory and self.device.type == "cuda"
         self.obs_dim, self.n_actions = obs_dim, n_actions
         self.online = self._make_network().to(self.device)
         self.target = self._make_network().to(self.device)
@@ -91,7 +100,10 @@ class IQNAgent:
                 "n_cos": cfg.n_cos, "dueling": cfg.dueling}
 
     def _as_tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(array, dtype=np.float32), device=self.device)
+        host = torch.as_tensor(np.asarray(array, dtype=np.float32))
+        if self.pin_memory:  # page-locked: the copy to the GPU is a DMA that does not block this thread
+            return host.pin_memory().to(self.device, non_blocking=True)
+        return host.to(self.device)
 
     @torch.no_grad()
     def greedy_actions(self, obs: np.ndarray) -> np.ndarray:
@@ -117,7 +129,9 @@ class IQNAgent:
         stratified = cfg.tau_sampling == "stratified"
         obs = self._as_tensor(batch.obs)
         actions = torch.as_tensor(batch.actions, device=self.device, dtype=torch.int64)
-        targets = double_dqn_targets(self.online, self.target, self._as_tensor(batch.next_obs),
+        # Double DQN picks the next action with the online network; plain (QR-)DQN with the target one.
+        selector = self.online if cfg.double_q else self.target
+        targets = double_dqn_targets(selector, self.target, self._as_tensor(batch.next_obs),
                                      self._as_tensor(batch.rewards), self._as_tensor(batch.discounts),
                                      self._as_tensor(batch.terminated), cfg.n_quantiles,
                                      cfg.n_quantiles_policy, stratified)
@@ -127,6 +141,10 @@ class IQNAgent:
         quantiles = quantiles_all.gather(2, index).squeeze(2)  # [B, N]
         per_sample = quantile_huber_loss(quantiles, taus, targets, cfg.kappa)
         loss = (per_sample * self._as_tensor(batch.weights)).mean()
+        margin_loss = None
+        if batch.expert is not None and cfg.demo_loss_weight > 0 and bool(np.any(batch.expert)):
+            margin_loss = self._large_margin_loss(quantiles_all.mean(dim=1), actions, self._as_tensor(batch.expert))
+            loss = loss + cfg.demo_loss_weight * margin_loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -149,6 +167,15 @@ class IQNAgent:
             spread = (quantiles.max(dim=1).values - quantiles.min(dim=1).values).mean()
             return {"loss": float(loss), "q_mean": float(quantiles.mean()), "quantile_spread": float(spread),
                     "grad_norm": float(grad_norm), "priorities": per_sample.cpu().numpy()}
+
+    def _large_margin_loss(self, q: torch.Tensor, actions: torch.Tensor, expert: torch.Tensor) -> torch.Tensor:
+        """DQfD's supervised loss over the demonstration rows: max_a [Q(s, a) + m·1(a ≠ a_E)] − Q(s, a_E),
+        Q being the mean of the quantiles at the batch's τ (Hester et al. 2018, eq. 2)."""
+        margins = torch.full_like(q, self.config.demo_margin)
+        margins.scatter_(1, actions.view(-1, 1), 0.0)
+        demonstrated = q.gather(1, actions.view(-1, 1)).squeeze(1)
+        per_row = (q + margins).max(dim=1).values - demonstrated
+        return (per_row * expert).sum() / expert.sum()
 
     def _update_target(self) -> None:
         cfg = self.config

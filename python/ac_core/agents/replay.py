@@ -28,6 +28,7 @@ class ReplayBatch:
     next_obs: np.ndarray  # [B, D] float32
     indices: np.ndarray  # [B] int64, slots in the buffer (for priority updates)
     weights: np.ndarray  # [B] float32, importance weights (ones for uniform replay)
+    expert: np.ndarray | None = None  # [B] float32, 1.0 for demonstration rows (ac_core.train.demonstrations)
 
 
 class ReplayBuffer:

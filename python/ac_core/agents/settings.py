@@ -38,6 +38,7 @@ class AgentConfig:
     n_cos: int = setting(64, low=1, high=MAX_HIDDEN, doc="cosines in the tau embedding")
     hidden_units: int = setting(512, low=1, high=MAX_HIDDEN, doc="width of the torso, embedding and heads")
     dueling: bool = setting(True, doc="dueling value/advantage head")
+    double_q: bool = setting(True, doc="double DQN: the online network picks the target's next action")
     kappa: float = setting(1.0, low=0.0, low_open=True, high=1000.0, doc="Huber threshold of the quantile loss")
     n_step: int = setting(3, low=1, high=1000)
     target_update: str = setting("soft", choices=("soft", "hard"), doc="Polyak averaging or a periodic copy")
@@ -56,4 +57,9 @@ class AgentConfig:
     prioritized: bool = setting(False, doc="prioritised replay (sum tree)")
     priority_alpha: float = setting(0.6, low=0.0, high=1.0)
     priority_beta_start: float = setting(0.4, low=0.0, high=1.0)
+    demo_share: float = setting(0.25, low=0.0, high=1.0,
+                                doc="with train.demonstrations: share of each batch taken from the demonstrations")
+    demo_margin: float = setting(0.8, low=0.0, high=1000.0,
+                                 doc="DQfD's large margin: the demonstrated action must lead the others by this")
+    demo_loss_weight: float = setting(1.0, low=0.0, high=1000.0, doc="weight of the large-margin loss")
     priority_beta_steps: int = setting(1_000_000, low=1, high=MAX_STEPS, doc="env steps to anneal beta to 1")

@@ -73,9 +73,14 @@ def run(args: argparse.Namespace) -> int:
     if args.ray_address is not None:
         result = _train_on_cluster(args, cfg)
     else:
+        from ac_core.config import keys_set_by, keys_set_in
         from ac_core.train import train_racing
+        from ac_core.train.execution import startup
 
-        result = train_racing(cfg, resume=args.resume, force=args.force)
+        # Execution settings for this machine, only where the config (file or --set) leaves them unset.
+        cfg, eta = startup(cfg, keys_set_in(args.config) | keys_set_by(sets), args.config, args.out,
+                           echo=lambda line: print(f"ac-core train: {line}", flush=True))
+        result = train_racing(cfg, resume=args.resume, force=args.force, eta=eta)
     out = Path(cfg.train.checkpoint_dir)
     best = f"{result.best_score:.3f}" if result.best_score is not None else "--"
     ended = f"stopped by {result.stop_reason}" if result.stop_reason else "finished"

@@ -72,7 +72,8 @@ class LearnerCore:
             raise ValueError("publish_every, sample_batches and max_backlog must be >= 1")
         acfg = config.agent
         self.config = config
-        self.agent = IQNAgent(obs_dim, n_actions, acfg, device)
+        self.agent = IQNAgent(obs_dim, n_actions, acfg, device, precision=config.train.precision,
+                              pin_memory=config.train.pin_memory)
         self.learning_rate = ExponentialSchedule(acfg.lr, acfg.lr_end, acfg.lr_decay_steps)
         self.beta = LinearSchedule(acfg.priority_beta_start, 1.0, acfg.priority_beta_steps)
         self.publish_every, self.sample_batches = publish_every, sample_batches

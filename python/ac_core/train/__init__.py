@@ -6,6 +6,7 @@
 - :mod:`~ac_core.train.learners` — where updates run: inline, or a background thread for live backends
 - :mod:`~ac_core.train.batched_env` — any Gymnasium env (single or vector) as a batch
 - :mod:`~ac_core.train.loop` — the single-process loop (:class:`Trainer`)
+- :mod:`~ac_core.train.execution` — execution settings for the machine at hand, the measured ETA
 - :mod:`~ac_core.train.racing` — the racing env's settings, factories, step metrics and evaluation
 - :mod:`~ac_core.train.checkpoint_eval` — ``ac-core eval``: a checkpoint's evaluation with telemetry and plots
 
@@ -17,12 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def train_racing(cfg: Any, resume: bool = False, force: bool = False) -> Any:
-    """Train on the racing env in this process: the generic loop with the racing step metrics and evaluation."""
+def train_racing(cfg: Any, resume: bool = False, force: bool = False, eta: Any = None) -> Any:
+    """Train on the racing env in this process: the generic loop with the racing step metrics and evaluation
+    (``eta``: an :class:`~ac_core.train.execution.EtaModel` measured at start, for the progress bar)."""
     from ac_core.train.loop import Trainer, TrainerHooks
     from ac_core.train.racing import SCORE_KEY, lap_metrics, make_env_factory, racing_evaluator
 
     factory, _ = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key=SCORE_KEY, lower_is_better=True,
                          evaluate=racing_evaluator(cfg))
-    return Trainer(cfg, factory, hooks=hooks).train(resume=resume, force=force)
+    trainer = Trainer(cfg, factory, hooks=hooks)
+    if eta is not None:
+        trainer.eta = eta
+    return trainer.train(resume=resume, force=force)

@@ -43,7 +43,9 @@ from ac_core.config import Config, save_config
 from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
 from ac_core.train.batched_env import BatchedEnv, EnvFactory, StepMetricsHook
+from ac_core.train.demonstrations import with_demonstrations
 from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
+from ac_core.train.execution import EtaModel, format_duration
 from ac_core.train.learners import InlineLearner, ThreadedLearner
 from ac_core.train.run_state import RunCheckpoints, RunState
 
@@ -90,9 +92,11 @@ class Trainer:
         np.random.seed(tcfg.seed)
         self.rng = np.random.default_rng(tcfg.seed)  # exploration and replay sampling
         self.env = BatchedEnv(env_factory())
-        self.agent = IQNAgent(self.env.obs_dim, self.env.n_actions, acfg, self.device)
+        self.agent = IQNAgent(self.env.obs_dim, self.env.n_actions, acfg, self.device, precision=tcfg.precision,
+                              pin_memory=tcfg.pin_memory)
         self.replay = (PrioritizedReplayBuffer(acfg.replay_size, self.env.obs_dim, acfg.priority_alpha)
                        if acfg.prioritized else ReplayBuffer(acfg.replay_size, self.env.obs_dim))
+        self.replay = with_demonstrations(self.replay, config, self.env.obs_dim, self.env.n_actions)
         self.assembler = NStepAssembler(self.env.n_envs, acfg.n_step, acfg.gamma)
         self.epsilon = LinearSchedule(acfg.epsilon_start, acfg.epsilon_end, acfg.epsilon_decay_steps)
         self.learning_rate = ExponentialSchedule(acfg.lr, acfg.lr_end, acfg.lr_decay_steps)
@@ -105,6 +109,9 @@ class Trainer:
         self.state = RunState(tcfg.eval_interval, tcfg.save_interval, self.hooks.score_key, self.hooks.lower_is_better)
         self.checkpoints = RunCheckpoints(self.checkpoint_dir, config, self.state, self.rng)
         self.learner = self._make_learner()
+        # The ETA the bar shows: a warm-up's measurement when the caller has one (ac-core train), then the
+        # run's own pace; tqdm's own estimate would extrapolate the fast steps before learning starts.
+        self.eta = EtaModel.for_config(config)
 
     def _make_learner(self) -> InlineLearner:
         tcfg = self.config.train
@@ -159,7 +166,9 @@ class Trainer:
 
     # ----- the loop ----------------------------------------------------------------------------
     def _run_evaluation(self, writer: Any) -> bool:
+        started = time.perf_counter()
         metrics = dict(self.evaluate(self.agent, self.state.step))
+        self.eta.observe_evaluation(time.perf_counter() - started)
         for key, value in metrics.items():
             writer.add_scalar(key, value, self.state.step)
         if self.state.record_evaluation(metrics):
@@ -187,8 +196,11 @@ class Trainer:
 
         tcfg, state = self.config.train, self.state
         writer = SummaryWriter(log_dir=tcfg.log_dir)
+        # No {remaining}: the postfix's eta comes from self.eta (see __init__).
         progress = tqdm(total=tcfg.total_timesteps, initial=self.step, unit="step", dynamic_ncols=True,
-                        disable=not tcfg.progress)
+                        disable=not tcfg.progress,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+        evaluated = False  # since the last log line: that interval's pace is not the loop's
         n_envs = self.env.n_envs
         running_return = np.zeros(n_envs)
         running_length = np.zeros(n_envs, dtype=np.int64)
@@ -238,6 +250,10 @@ class Trainer:
                 if self.step >= next_log:
                     now = time.perf_counter()
                     steps_per_second = (self.step - log_step) / max(now - log_time, 1e-9)
+                    if not evaluated:
+                        learning = self.learner.replay_size() >= self.eta.learning_starts
+                        self.eta.observe(steps_per_second, learning)
+                    evaluated = False
                     accumulators = self.learner.pop_metrics()
                     self._log(writer, accumulators, finished_returns, finished_lengths, epsilon,
                               steps_per_second)
@@ -249,6 +265,7 @@ class Trainer:
                 if state.evaluation_due():
                     with self.learner.paused():
                         stopped_early = self._run_evaluation(writer)
+                    evaluated = True
                 if state.save_due():
                     with self.learner.paused():
                         self._save_periodic()
@@ -298,7 +315,9 @@ class Trainer:
     def _postfix(self, steps_per_second: float, last_return: float, accumulators: Mapping[str, float],
                  epsilon: float) -> dict[str, str]:
         updates = accumulators.get("updates", 0.0)
-        postfix = {"sps": f"{steps_per_second:.0f}", "ep": str(self.episodes), "ret": f"{last_return:.1f}",
+        left = self.eta.seconds_left(self.step)
+        postfix = {"eta": format_duration(left) if math.isfinite(left) else "measuring",
+                   "sps": f"{steps_per_second:.0f}", "ep": str(self.episodes), "ret": f"{last_return:.1f}",
                    "eps": f"{epsilon:.3f}"}
         if updates:
             postfix["loss"] = f"{accumulators['loss'] / updates:.4f}"

@@ -1,0 +1,83 @@
+"""Demonstrations: `ac-core demo` records transitions in the config's own spaces, training keeps them in the
+replay with DQfD's large-margin loss, and a set recorded for another config is refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ac_core.agents.agent import IQNAgent
+from ac_core.agents.replay import ReplayBuffer
+from ac_core.agents.settings import AgentConfig
+from ac_core.cli import main
+from ac_core.config import load_config
+from ac_core.train.demonstrations import DemonstrationReplay, Demonstrations
+
+TINY = """
+env: {lap_start: "random", control_hz: 10, max_episode_seconds: 6, action_set: "discrete_fine", n_envs: 2}
+agent: {batch_size: 16, n_quantiles: 4, n_quantiles_policy: 4, hidden_units: 32, learning_starts: 50,
+        replay_size: 2_000, demo_share: 0.5}
+train: {total_timesteps: 120, eval_interval: 120, save_interval: 120, eval_episodes: 1, log_interval: 60,
+        torch_threads: 1, warmup_seconds: 0, progress: false}
+"""
+
+
+def _demos(n: int, obs_dim: int = 4, action: int = 2) -> Demonstrations:
+    rng = np.random.default_rng(0)
+    return Demonstrations(rng.random((n, obs_dim), dtype=np.float32), np.full(n, action, dtype=np.int64),
+                          np.zeros(n, np.float32), np.zeros(n, np.float32), np.ones(n, np.float32),
+                          rng.random((n, obs_dim), dtype=np.float32), meta={})
+
+
+def test_the_demonstrations_stay_and_take_their_share_of_each_batch() -> None:
+    replay = ReplayBuffer(8, 4)
+    mixed = DemonstrationReplay(replay, _demos(100), share=0.25)
+    rng = np.random.default_rng(1)
+    only_demos = mixed.sample(16, rng)  # nothing of the agent's own yet: all from the demonstrations
+    assert only_demos.expert is not None and only_demos.expert.sum() == 16 and len(mixed) == 100
+    for _ in range(5):  # the agent's replay wraps around; the demonstrations are never overwritten
+        mixed.add_batch(*(a[:4] for a in (np.ones((4, 4), np.float32), np.zeros(4, np.int64), np.zeros(4, np.float32),
+                                        np.ones(4, np.float32), np.zeros(4, np.float32), np.ones((4, 4), np.float32))))
+    batch = mixed.sample(16, rng)
+    assert batch.expert is not None and batch.expert.sum() == 4 and len(mixed) == 108 and len(mixed.demos) == 100
+    assert (batch.indices[batch.expert > 0] == -1).all() and (batch.actions[batch.expert > 0] == 2).all()
+    mixed.update_priorities(batch.indices, np.ones(16))  # demonstration rows are skipped
+    assert mixed.state_dict()["size"] == 8  # a saved replay holds the agent's experience only
+
+
+def test_the_large_margin_loss_ranks_the_demonstrated_action_first() -> None:
+    torch.manual_seed(0)
+    agent = IQNAgent(4, 5, AgentConfig(hidden_units=32, n_quantiles=8, n_quantiles_policy=8, lr=1e-3,
+                                       batch_size=32, demo_margin=0.8))
+    mixed = DemonstrationReplay(ReplayBuffer(10, 4), _demos(256, action=3), share=1.0)
+    rng = np.random.default_rng(0)
+    losses = [agent.learn(mixed.sample(32, rng))["loss"] for _ in range(300)]
+    q = agent.online.q_values(torch.as_tensor(mixed.demos.obs[:64]), 32)
+    assert (q.argmax(dim=1) == 3).all()
+    others = torch.cat([q[:, :3], q[:, 4:]], dim=1)
+    assert (q[:, 3] - others.max(dim=1).values).min() > 0.5  # near the margin of 0.8
+    assert losses[-1] < losses[0]
+
+
+def test_demo_then_train_with_it_and_refuse_a_mismatch(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    demo = tmp_path / "demos" / "reference.npz"
+    # The reference driver, rounded to the 63-row table at 10 Hz, leaves the track within seconds (see
+    # ac_core.train.demonstrations): the file still holds every transition it drove.
+    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo)]) == 0
+    demos = Demonstrations.load(demo)
+    cfg = load_config(config)
+    assert len(demos) > 20 and demos.meta["control_hz"] == 10.0 and demos.meta["action_set"] == "discrete_fine"
+    assert demos.obs.shape[1] == demos.meta["obs_dim"] and demos.actions.max() < 63
+    assert demos.meta["n_step"] == cfg.agent.n_step
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "logs"),
+                 "--set", f"train.demonstrations={demo}"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck2"), "--log-dir", str(tmp_path / "l2"),
+                 "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=20"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "control_hz = 10.0, this run has 20.0" in err and "ac-core demo" in err
