@@ -66,18 +66,25 @@ def test_demo_then_train_with_it_and_refuse_a_mismatch(tmp_path: Path, capsys: p
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
     demo = tmp_path / "demos" / "reference.npz"
-    # The reference driver, rounded to the 63-row table at 10 Hz, leaves the track within seconds (see
-    # ac_core.train.demonstrations): the file still holds every transition it drove.
-    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo)]) == 0
+    # At 10 Hz the reference driver, rounded to the 63-row table, leaves the track within seconds on every
+    # try (see ac_core.train.demonstrations): no lap, so no demonstration set, and one line that says why.
+    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "completed no lap in 3 episodes" in err and not demo.exists()
+    # At 111 Hz it laps: one lap, every step of it.
+    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo),
+                 "--set", "env.control_hz=111"]) == 0
     demos = Demonstrations.load(demo)
     cfg = load_config(config)
-    assert len(demos) > 20 and demos.meta["control_hz"] == 10.0 and demos.meta["action_set"] == "discrete_fine"
+    assert demos.meta["laps"] == 1 and demos.meta["episodes"] == 1
+    assert 95 * 111 < len(demos) < 115 * 111  # a lap of about 1:42 at 111 steps per second
+    assert demos.meta["control_hz"] == 111.0 and demos.meta["action_set"] == "discrete_fine"
     assert demos.obs.shape[1] == demos.meta["obs_dim"] and demos.actions.max() < 63
     assert demos.meta["n_step"] == cfg.agent.n_step
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "logs"),
-                 "--set", f"train.demonstrations={demo}"]) == 0
+                 "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=111"]) == 0
     capsys.readouterr()
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck2"), "--log-dir", str(tmp_path / "l2"),
                  "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=20"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "control_hz = 10.0, this run has 20.0" in err and "ac-core demo" in err
+    assert len(err.splitlines()) == 1 and "control_hz = 111.0, this run has 20.0" in err and "ac-core demo" in err

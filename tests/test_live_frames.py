@@ -124,5 +124,8 @@ def test_every_packet_of_a_sim_live_step_at_time_scale_10_is_accounted_for() -> 
         env.close()
     assert len(timings) > 5 and all(t["dropped"] == 0 for t in timings), timings
     assert all(t["frames"] + t["missed_packets"] == t["packet_gap"] for t in timings[1:]), timings
-    # The steps covered the physics that ran: the last step's target is (len - 1) * k packets on.
-    assert timings[-1]["packet_id"] - timings[0]["packet_id"] >= (len(timings) - 1) * env.core.settings.ticks_per_step
+    # The steps covered the physics that ran: targets are chained k packets apart, so the last step's
+    # packet is (len - 1) * k past the first step's *target*; the first packet may be up to k past that
+    # target (a loaded machine wakes late; further, and the stepper re-anchors on the packet itself).
+    k = env.core.settings.ticks_per_step
+    assert timings[-1]["packet_id"] - timings[0]["packet_id"] >= (len(timings) - 2) * k

@@ -132,10 +132,17 @@ def checkpoint_driver(checkpoint: str | Path) -> Driver:
     return act
 
 
+MAX_EPISODES_PER_LAP = 3  # a driver that leaves the track this often per lap asked for gives up
+
+
 def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                echo: Callable[[str], None] = print) -> Demonstrations:
-    """Drive ``laps`` flying laps of the config's env with ``driver`` ("reference" or a checkpoint path)
-    and return them as n-step transitions (the driver's lap times are echoed)."""
+    """Drive ``laps`` complete flying laps of the config's env with ``driver`` ("reference" or a
+    checkpoint path) and return them as n-step transitions (the driver's lap times are echoed).
+
+    An episode that ends off the track is cut back to its last completed lap (the steps into the crash
+    would teach the margin loss to crash) and the next episode starts (seed + 1, …), until ``laps``
+    laps are kept or ``MAX_EPISODES_PER_LAP × laps`` episodes have been driven."""
     from ac_core.agents.replay import NStepAssembler
     from ac_core.env import AssettoCorsaEnv
     from ac_core.train.racing import LAP_SECONDS_ALLOWED, env_settings_from_config
@@ -145,34 +152,52 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
     settings = env_settings_from_config(cfg.env.to_kwargs(), backend="sim", lap_start="flying", max_laps=laps,
                                         max_episode_seconds=LAP_SECONDS_ALLOWED * laps)
     env = AssettoCorsaEnv(settings)
+    parts: list[tuple[np.ndarray, ...]] = []
+    laps_done = episodes = 0
     try:
         if not hasattr(env.action_space, "n"):
             raise DemonstrationError(f"env.action_set {settings.action_set!r} is continuous; demonstrations "
                                      "are stored as rows of a discrete action table")
         act = reference_driver(env) if driver == "reference" else checkpoint_driver(driver)
         assembler = NStepAssembler(1, cfg.agent.n_step, cfg.agent.gamma)
-        parts: list[tuple[np.ndarray, ...]] = []
-        obs, info = env.reset(seed=seed)
-        done, laps_done = False, 0
-        while not done:
-            action = act(env, obs)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            out = assembler.add(obs[None], np.array([action]), np.array([reward]), next_obs[None],
-                                np.array([terminated]), np.array([truncated]))
-            if out is not None:
-                parts.append(out)
-            if info.get("lap_completed"):
-                laps_done += 1
-                echo(f"lap {laps_done}: {info.get('last_lap_time', float('nan')):.3f} s")
-            obs, done = next_obs, terminated or truncated
-        if laps_done < laps:
-            echo(f"the driver completed {laps_done} of {laps} laps (the episode ended: "
-                 f"{'terminated' if terminated else 'time limit'}); its transitions are kept")
+        while laps_done < laps and episodes < MAX_EPISODES_PER_LAP * laps:
+            episode, laps_in_episode, kept_steps, steps = [], 0, 0, 0
+            obs, info = env.reset(seed=seed + episodes)
+            episodes += 1
+            done = terminated = False
+            while not done:
+                action = act(env, obs)
+                next_obs, reward, terminated, truncated, info = env.step(action)
+                steps += 1
+                out = assembler.add(obs[None], np.array([action]), np.array([reward]), next_obs[None],
+                                    np.array([terminated]), np.array([truncated]))
+                if out is not None:  # one car: row k of the episode starts at its step k
+                    episode.append(out)
+                if info.get("lap_completed") and laps_done + laps_in_episode < laps:
+                    laps_in_episode += 1
+                    kept_steps = steps
+                    echo(f"lap {laps_done + laps_in_episode}: {info.get('last_lap_time', float('nan')):.3f} s")
+                obs, done = next_obs, terminated or truncated
+            if terminated:
+                echo(f"episode {episodes} left the track after {laps_in_episode} lap(s); its laps are kept, "
+                     "the unfinished one is dropped")
+            else:
+                kept_steps = steps
+            if laps_in_episode and kept_steps:
+                rows = [np.concatenate([p[i] for p in episode])[:kept_steps] for i in range(6)]
+                parts.append(tuple(rows))
+            laps_done += laps_in_episode
         obs_dim, n_actions = int(np.prod(env.observation_space.shape)), int(env.action_space.n)
     finally:
         env.close()
+    if not parts:
+        raise DemonstrationError(f"driver {driver} completed no lap in {episodes} episodes; demonstrations "
+                                 "need a driver that laps at this control rate (a trained checkpoint)")
+    if laps_done < laps:
+        echo(f"the driver completed {laps_done} of {laps} laps in {episodes} episodes; those are kept")
     arrays = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-    meta = {**expected_meta(cfg, obs_dim, n_actions), "driver": str(driver), "laps": laps_done, "seed": seed}
+    meta = {**expected_meta(cfg, obs_dim, n_actions), "driver": str(driver), "laps": laps_done, "seed": seed,
+            "episodes": episodes}
     return Demonstrations(*arrays, meta=meta)
 
 
