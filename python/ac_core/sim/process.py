@@ -160,7 +160,8 @@ def unique_sim_prefix(owner: object) -> str:
 
 def start_simulator(*, prefix: str, timeout_s: float = 30.0, **options: Any) -> subprocess.Popen:
     """Start the simulator as a child process (``run_process(prefix=prefix, **options)``; options are
-    JSON values) and wait until its pages exist and are sized. Raises SimulatorStartError with its stderr if it exits."""
+    JSON values) and wait until its pages exist and are sized. Raises SimulatorStartError with its
+    stderr if it exits."""
     options = {**options, "prefix": prefix}
     cmd = [sys.executable, "-m", "ac_core.sim.process", json.dumps(options)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
