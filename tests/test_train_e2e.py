@@ -41,7 +41,7 @@ train:
 """
 
 
-def test_train_then_eval(tmp_path: Path) -> None:
+def test_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(TINY)
     ck, logs, runs = tmp_path / "checkpoints", tmp_path / "logs", tmp_path / "runs"
@@ -49,7 +49,7 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert (ck / "last.pt").is_file() and (ck / "best.pt").is_file() and (ck / "step_240.pt").is_file()
     assert any(logs.iterdir()), "TensorBoard event files"
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "2", "--save-rollouts", str(runs),
-                 "--video", "gif"]) == 0
+                 "--video", "gif", "--video-speedup", "2"]) == 0
     summary = json.loads((runs / "summary.json").read_text())
     for key in ("episodes", "completed_laps", "best_lap_time_s", "mean_lap_time_s", "off_track_events",
                 "collisions", "avg_speed_kmh", "cumulative_reward", "reference_lap_time_s"):
@@ -63,6 +63,16 @@ def test_train_then_eval(tmp_path: Path) -> None:
     assert (runs / "track_map.png").stat().st_size > 10_000 and (runs / "speed_trace.png").is_file()
     video = Path(summary["video"])
     assert video.parent == runs and video.suffix == ".gif" and video.stat().st_size > 1_000
+    from PIL import Image
+
+    shown = json.loads((runs / video.name.replace(".gif", ".json")).read_text())
+    driven_s = shown[-1]["time"] - shown[0]["time"]
+    with Image.open(video) as gif:  # 10 frames per video second, 2 driven seconds per video second
+        assert abs(gif.n_frames - driven_s * 10 / 2) <= 2, (gif.n_frames, driven_s)
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--save-rollouts", str(runs), "--video", "gif",
+                 "--video-speedup", "0"]) == 2
+    assert "--video-speedup must be positive" in capsys.readouterr().err
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--video", "gif"]) == 2  # needs --save-rollouts
 
     from ac_core.train.checkpoint_eval import evaluate

@@ -90,9 +90,11 @@ class TelemetryObserver:
 
 def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, *, seed: int = 12345,
              env_overrides: dict[str, Any] | None = None, plots: bool = True, laps: int = 1,
-             device: str = "cpu", echo: Any = print, video: str | None = None) -> dict[str, Any]:
+             device: str = "cpu", echo: Any = print, video: str | None = None,
+             video_speedup: float = 1.0) -> dict[str, Any]:
     """Greedy rollouts; with ``out_dir`` also summary.json, telemetry, plots and, when ``video`` is
-    "gif" or "mp4", a top-down video of the best episode (fastest lap, else the longest drive)."""
+    "gif" or "mp4", a top-down video of the best episode (fastest lap, else the longest drive),
+    ``video_speedup`` driven seconds per video second."""
     from ac_core.env import AssettoCorsaEnv
 
     agent, cfg, ckpt = load_agent(checkpoint, device)
@@ -152,7 +154,8 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     summary["stopped_by"] = stopped_by
     if out is not None:
         if video is not None:
-            summary["video"] = str(_write_video(out, video, results, traces, env.core.backend.track, echo))
+            summary["video"] = str(_write_video(out, video, results, traces, env.core.backend.track, echo,
+                                                video_speedup))
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         if plots:
             from ac_core.plots import plot_speed_trace, plot_track_map
@@ -173,8 +176,8 @@ def _episode_row(record: EpisodeRecord) -> dict[str, Any]:
 
 
 def _write_video(out: Path, video: str, results: list[EpisodeRecord], traces: list[dict[str, np.ndarray]],
-                 track: Any, echo: Any) -> Path:
-    from ac_core.video import render_topdown
+                 track: Any, echo: Any, speedup: float = 1.0) -> Path:
+    from ac_core.video import VideoSettings, render_topdown
 
     def rank(r: EpisodeRecord) -> tuple[float, float]:
         return (min(r.laps) if r.laps else float("inf"), -float(r.final_info.get("distance", 0.0)))
@@ -184,6 +187,7 @@ def _write_video(out: Path, video: str, results: list[EpisodeRecord], traces: li
     path = out / f"episode_{best.index}.{video}"
     lap = f", lap {min(best.laps):.3f} s" if best.laps else ""
     frames = render_topdown(path, track, trace["t"], trace["x"], trace["z"], trace["speed_kmh"],
-                            title=f"episode {best.index}{lap}", gear=trace["gear"])
+                            settings=VideoSettings(speedup=speedup), title=f"episode {best.index}{lap}",
+                            gear=trace["gear"])
     echo(f"video: {frames} frames of episode {best.index} to {path}")
     return path
