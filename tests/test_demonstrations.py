@@ -66,25 +66,62 @@ def test_demo_then_train_with_it_and_refuse_a_mismatch(tmp_path: Path, capsys: p
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
     demo = tmp_path / "demos" / "reference.npz"
-    # At 10 Hz the reference driver, rounded to the 63-row table, leaves the track within seconds on every
-    # try (see ac_core.train.demonstrations): no lap, so no demonstration set, and one line that says why.
-    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "completed no lap in 3 episodes" in err and not demo.exists()
-    # At 111 Hz it laps: one lap, every step of it.
-    assert main(["demo", "--config", str(config), "--laps", "1", "--out", str(demo),
-                 "--set", "env.control_hz=111"]) == 0
+    # The reference driver with the held-controls options laps at 10 Hz through the 63-row table
+    # (ac_core.sim.reference.driver_options): two laps in one episode, every step of them.
+    assert main(["demo", "--config", str(config), "--laps", "2", "--out", str(demo)]) == 0
     demos = Demonstrations.load(demo)
     cfg = load_config(config)
-    assert demos.meta["laps"] == 1 and demos.meta["episodes"] == 1
-    assert 95 * 111 < len(demos) < 115 * 111  # a lap of about 1:42 at 111 steps per second
-    assert demos.meta["control_hz"] == 111.0 and demos.meta["action_set"] == "discrete_fine"
+    assert demos.meta["laps"] == 2 and demos.meta["episodes"] == 1 and demos.meta["driver"] == "reference"
+    assert 2 * 1_050 < len(demos) < 2 * 1_300  # two laps of about 1:52 at 10 steps per second
+    assert demos.meta["control_hz"] == 10.0 and demos.meta["action_set"] == "discrete_fine"
     assert demos.obs.shape[1] == demos.meta["obs_dim"] and demos.actions.max() < 63
     assert demos.meta["n_step"] == cfg.agent.n_step
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "logs"),
-                 "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=111"]) == 0
+                 "--set", f"train.demonstrations={demo}"]) == 0
     capsys.readouterr()
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck2"), "--log-dir", str(tmp_path / "l2"),
                  "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=20"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "control_hz = 111.0, this run has 20.0" in err and "ac-core demo" in err
+    assert len(err.splitlines()) == 1 and "control_hz = 10.0, this run has 20.0" in err and "ac-core demo" in err
+    # A driver that never completes a lap (the 120-step agent above) gives no set, and one line that says why.
+    again = tmp_path / "demos" / "untrained.npz"
+    assert main(["demo", "--config", str(config), "--laps", "1", "--driver", str(tmp_path / "ck" / "last.pt"),
+                 "--out", str(again)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "completed no lap in 3 episodes" in err and not again.exists()
+
+
+def test_the_reference_driver_laps_spa_with_held_controls_at_every_rate() -> None:
+    """Held for a whole env step and rounded to the table, the driver's own gains leave the track at 10 Hz;
+    the held-controls options lap at 10 and 33 Hz, within a second of each other."""
+    import numpy as np
+
+    from ac_core import _core
+    from ac_core.env import AssettoCorsaEnv
+    from ac_core.env import actions as A
+    from ac_core.sim.reference import driver_options
+
+    def lap(control_hz: float, options: object) -> float | None:
+        env = AssettoCorsaEnv(backend="sim", lap_start="flying", control_hz=control_hz, action_set="discrete_fine",
+                              max_laps=1, max_episode_seconds=180)
+        try:
+            backend = env.core.backend
+            driver = _core.ReferenceDriver(backend.track.core, backend.batch, options)
+            table = A.action_table("discrete_fine")
+            env.reset(seed=0)
+            while True:
+                driver.drive(backend.batch, 0)
+                c = backend.batch.controls[0]
+                row = int(A.nearest_discrete(np.array([[c["steer"], c["throttle"], c["brake"]]]), table)[0])
+                _, _, terminated, truncated, info = env.step(row)
+                if info.get("lap_completed"):
+                    return float(info["last_lap_time"])
+                if terminated or truncated:
+                    return None
+        finally:
+            env.close()
+
+    assert lap(10, driver_options(None)) is None
+    held = [lap(hz, driver_options(hz)) for hz in (10, 33.3)]
+    assert all(t is not None and 105 < t < 120 for t in held), held
+    assert abs(held[0] - held[1]) < 1.0, held

@@ -229,7 +229,14 @@ void ac_core::py_bindings::bind_sim(py::module_& m) {
         .def_readwrite("longitudinal_grip_use", &DriverOptions::longitudinal_grip_use)
         .def_readwrite("line_spacing_m", &DriverOptions::line_spacing_m)
         .def_readwrite("coarse_spacing_m", &DriverOptions::coarse_spacing_m)
-        .def_readwrite("speed_gain", &DriverOptions::speed_gain);
+        .def_readwrite("speed_gain", &DriverOptions::speed_gain)
+        .def_readwrite("curvature_window_m", &DriverOptions::curvature_window_m)
+        .def_readwrite("stanley_gain", &DriverOptions::stanley_gain)
+        .def_readwrite("stanley_soft_mps", &DriverOptions::stanley_soft_mps)
+        .def_readwrite("front_slip_limit", &DriverOptions::front_slip_limit)
+        .def_readwrite("steer_preview_s", &DriverOptions::steer_preview_s)
+        .def_readwrite("yaw_damping_s", &DriverOptions::yaw_damping_s)
+        .def_readwrite("preview_s", &DriverOptions::preview_s);
 
     // The driver keeps a reference to the batch's vehicle model: keep the batch alive with it.
     py::class_<ReferenceDriver>(m, "ReferenceDriver", "Racing line + speed profile + tracking controller (one per car)")

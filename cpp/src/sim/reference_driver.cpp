@@ -391,6 +391,7 @@ double ReferenceDriver::line_heading_offset(double s) const {
 void ReferenceDriver::reset_guards() {
     throttle_limit_ = 1.0;
     brake_limit_ = 1.0;
+    last_call_time_s_ = -1.0;
 }
 
 CarInput ReferenceDriver::control(const CarState& st, const CarProgress& pr) {
@@ -441,12 +442,19 @@ CarInput ReferenceDriver::control(const CarState& st, const CarProgress& pr) {
     if (model_.drives_front()) driven_slip = std::max({driven_slip, st.slip_ratio[kFL], st.slip_ratio[kFR]});
     // Thresholds scale with the tyre's peak slip ratio (0.11 on FormulaAlpha2022's slicks).
     const double slip_scale = p.tyre_peak_slip_ratio / 0.11;
+    // A cut acts once per call (on what the driver sees now); recovery is per physics tick since the
+    // previous call: 1 when called every tick (the reference lap), 33 at 10 Hz. A reset or teleport
+    // (time going backwards) counts as one tick.
+    const double since = pr.time_s - last_call_time_s_;
+    const double ticks = last_call_time_s_ < 0.0 || since <= 0.0 ? 1.0
+                                                                  : std::clamp(std::round(since * kPhysicsHz), 1.0, 1000.0);
+    last_call_time_s_ = pr.time_s;
     if (driven_slip > 0.10 * slip_scale) throttle_limit_ = std::max(0.05, throttle_limit_ - 0.12);
-    else throttle_limit_ = std::min(1.0, throttle_limit_ + 0.02);
+    else throttle_limit_ = std::min(1.0, throttle_limit_ + 0.02 * ticks);
     double min_slip = 0.0;
     for (int i = 0; i < 4; ++i) min_slip = std::min(min_slip, st.slip_ratio[i]);
     if (min_slip < -0.13 * slip_scale && v > 3.0) brake_limit_ = std::max(0.0, std::min(brake, brake_limit_) * 0.7);
-    else brake_limit_ = std::min(1.0, brake_limit_ + 0.03);
+    else brake_limit_ = std::min(1.0, brake_limit_ + 0.03 * ticks);
     out.throttle = float(std::min(throttle, throttle_limit_));
     out.brake = float(std::min(brake, brake_limit_));
     out.clutch = 0.f;

@@ -6,7 +6,8 @@ comparable (observation size, action set, control rate, n-step, γ). :func:`driv
 driving the config's env — flying laps, one car — with a driver:
 
 - ``reference``: the built-in reference driver (C++ ``ReferenceDriver``), closed loop: each env step it
-  reads the car and gives continuous (steer, throttle, brake);
+  reads the car and gives continuous (steer, throttle, brake); below 150 Hz with the options for held
+  controls (:func:`ac_core.sim.reference.driver_options`: more grip margin, a stiffer speed loop);
 - a checkpoint: its greedy policy.
 
 **Continuous controls → the discrete table.** A continuous (steer, throttle, brake) becomes the row of
@@ -14,9 +15,9 @@ the config's action table (``env.action_set``) nearest to it, steering weighted 
 (:func:`ac_core.env.actions.nearest_discrete`): throttle and brake are never pressed together in a
 row, and a row's steering is a *target* the env approaches at ``steer_rate`` per second. With the
 63-row ``discrete_fine`` table the rounded reference driver laps Spa within 1 % of its own time at
-111 Hz (``tests/test_env_sim.py``); at the CPU config's 10 Hz the rounding costs more (measured by
-``ac-core demo``, which prints each lap). Transitions come from the env itself, so their rewards,
-ends and n-step returns are exactly training's.
+111 Hz (``tests/test_env_sim.py``); at the CPU config's 10 Hz, with the held-controls options, it
+laps in 1:54.46 (112 % of its unheld lap; ``ac-core demo`` prints each lap). Transitions come from the
+env itself, so their rewards, ends and n-step returns are exactly training's.
 
 Training with ``train.demonstrations: PATH`` (:class:`DemonstrationReplay`): the set stays in the replay
 for the whole run beside the agent's own experience; each batch takes ``agent.demo_share`` of its rows
@@ -108,9 +109,10 @@ def reference_driver(env: Any) -> Driver:
     """The built-in reference driver's controls each step, as the nearest row of the env's action table."""
     from ac_core import _core
     from ac_core.env import actions as A
+    from ac_core.sim.reference import driver_options
 
     backend = env.core.backend
-    driver = _core.ReferenceDriver(backend.track.core, backend.batch)
+    driver = _core.ReferenceDriver(backend.track.core, backend.batch, driver_options(env.settings.control_hz))
     table = A.action_table(env.settings.action_set)
 
     def act(_env: Any, _obs: np.ndarray) -> int:

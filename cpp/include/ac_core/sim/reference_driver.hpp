@@ -73,7 +73,8 @@ public:
     double line_heading_offset(double s) const;  // line heading minus track heading, rad
 
     // Controls for one car from its state. Stateful (traction and lock-up guards): use one driver
-    // per car.
+    // per car. The guards recover per physics tick elapsed since the previous call (from the car's
+    // simulated time), so a driver asked every tick and one asked at 10 Hz recover alike in time.
     CarInput control(const CarState& state, const CarProgress& progress);
     void reset_guards();
 
@@ -96,6 +97,7 @@ private:
     std::vector<double> env_ay_, env_ax_, env_brake_;  // per 1 m/s
     double planned_time_ = 0;
     double throttle_limit_ = 1.0, brake_limit_ = 1.0;
+    double last_call_time_s_ = -1.0;  // the car's simulated time at the previous control() call
 };
 
 // A standing start on a flat straight at full throttle (the automatic box's shifts, a driver's
