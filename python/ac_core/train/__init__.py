@@ -18,15 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def train_racing(cfg: Any, resume: bool = False, force: bool = False, eta: Any = None) -> Any:
+def train_racing(cfg: Any, resume: bool = False, force: bool = False, eta: Any = None, stop: Any = None) -> Any:
     """Train on the racing env in this process: the generic loop with the racing step metrics and evaluation
-    (``eta``: an :class:`~ac_core.train.execution.EtaModel` measured at start, for the progress bar)."""
+    (``eta``: an :class:`~ac_core.train.execution.EtaModel` measured at start, for the progress bar;
+    ``stop``: called with each evaluation's metrics, True ends the run there)."""
     from ac_core.train.loop import Trainer, TrainerHooks
     from ac_core.train.racing import SCORE_KEY, lap_metrics, make_env_factory, racing_evaluator
 
     factory, _ = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key=SCORE_KEY, lower_is_better=True,
-                         evaluate=racing_evaluator(cfg))
+                         evaluate=racing_evaluator(cfg), stop=stop)
     trainer = Trainer(cfg, factory, hooks=hooks)
     if eta is not None:
         trainer.eta = eta

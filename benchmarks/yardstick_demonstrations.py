@@ -1,0 +1,128 @@
+"""Demonstrations against none: env steps and wall time to the first complete lap and to ≤ 105 % of the
+reference driver on the built-in Spa, with 0, 1, 5 and 20 demonstration laps (the CPU config, one seed).
+
+    python -m benchmarks.yardstick_demonstrations --laps 0 1 5 20 --out docs/results/demonstrations_spa
+
+For each count it records the reference driver's laps at the config's 10 Hz (``ac-core demo``'s
+:func:`~ac_core.train.demonstrations.drive_laps`: the held-controls driver, 1:54.5 a lap), trains
+``configs/iqn_spa_cpu.yaml`` with them (``train.demonstrations``; 0 = none) from the same seed,
+evaluates every ``--eval-interval`` steps and stops at the first evaluation at or under the target, or
+at ``--steps``. Writes ``<out>.json`` (every evaluation with its step and wall time) and ``<out>.png``.
+About 10–20 min per count on a 2-core machine; docs/agent.md, "Demonstrations", has the measured table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+CONFIG = "iqn_spa_cpu"
+TARGET = 1.05  # of the reference driver's lap
+
+
+def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: float, seed: int) -> dict[str, Any]:
+    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` or ``steps``."""
+    from ac_core.config import load_config, override
+    from ac_core.train import train_racing
+    from ac_core.train.demonstrations import drive_laps
+
+    demo_info: dict[str, Any] = {}
+    sets = [f"train.total_timesteps={steps}", f"train.eval_interval={eval_interval}", f"train.save_interval={steps}",
+            f"train.seed={seed}", "train.progress=false", "train.keep_step_checkpoints=false",
+            f"train.log_dir={workdir / 'logs'}", f"train.checkpoint_dir={workdir / 'checkpoints'}"]
+    if laps:
+        cfg = load_config(CONFIG)
+        started = time.perf_counter()
+        demos = drive_laps(cfg, laps, "reference", seed=seed, echo=lambda _line: None)
+        path = workdir / f"reference_{laps}.npz"
+        demos.save(path)
+        demo_info = {"transitions": len(demos), "laps": demos.meta["laps"],
+                     "record_seconds": round(time.perf_counter() - started, 1)}
+        sets.append(f"train.demonstrations={path}")
+    cfg = override(load_config(CONFIG), sets)
+    evaluations: list[dict[str, Any]] = []
+    started = time.perf_counter()
+
+    def stop(metrics: Mapping[str, float]) -> bool:
+        best = metrics.get("eval/best_lap_time", math.nan)
+        lap = None if math.isnan(best) else round(float(best), 3)
+        evaluations.append({"step": len(evaluations) * eval_interval + eval_interval,
+                            "wall_s": round(time.perf_counter() - started, 1), "best_lap_s": lap,
+                            "completed_laps": float(metrics.get("eval/completed_laps", 0.0)),
+                            "max_distance_m": round(float(metrics.get("eval/max_distance_m", 0.0)), 1)})
+        print(f"demonstration laps {laps:>2}: {evaluations[-1]}", flush=True)
+        return lap is not None and lap <= target_s
+
+    result = train_racing(cfg, stop=stop)
+    first = next((e for e in evaluations if e["best_lap_s"] is not None), None)
+    reached = next((e for e in evaluations if e["best_lap_s"] is not None and e["best_lap_s"] <= target_s), None)
+    return {"demonstration_laps": laps, "demonstrations": demo_info, "evaluations": evaluations,
+            "first_lap": first, "target_reached": reached, "env_steps": result.step,
+            "gradient_steps": result.gradient_steps, "wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
+    from ac_core.plots import _pyplot
+
+    plt = _pyplot()
+    fig, (laps_ax, dist_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for run in runs:
+        label = f"{run['demonstration_laps']} demonstration laps"
+        steps = [e["step"] for e in run["evaluations"]]
+        laps_ax.plot(steps, [e["best_lap_s"] if e["best_lap_s"] is not None else math.nan for e in run["evaluations"]],
+                     marker="o", markersize=3, label=label)
+        dist_ax.plot(steps, [e["max_distance_m"] for e in run["evaluations"]], marker="o", markersize=3, label=label)
+    laps_ax.axhline(reference_s, color="k", lw=0.8, label=f"reference driver {reference_s:.2f} s")
+    laps_ax.axhline(TARGET * reference_s, color="k", ls="--", lw=0.8, label=f"{TARGET:.0%} of it")
+    laps_ax.set_xlabel("env steps")
+    laps_ax.set_ylabel("best evaluation lap (s)")
+    dist_ax.set_xlabel("env steps")
+    dist_ax.set_ylabel("longest greedy drive (m)")
+    laps_ax.legend(fontsize=8)
+    for ax in (laps_ax, dist_ax):
+        ax.grid(alpha=0.3)
+    fig.suptitle("Spa, configs/iqn_spa_cpu.yaml: demonstrations (benchmarks/yardstick_demonstrations.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--laps", type=int, nargs="+", default=[0, 1, 5, 20])
+    parser.add_argument("--steps", type=int, default=1_500_000, help="the cap per run (default: the config's 1.5 M)")
+    parser.add_argument("--eval-interval", type=int, default=25_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="demonstrations_spa", help="writes <out>.json and <out>.png")
+    args = parser.parse_args(argv)
+    from ac_core.sim.reference import reference_lap
+
+    reference_s = reference_lap("spa").lap_time_s
+    target_s = TARGET * reference_s
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for laps in args.laps:
+            runs.append(run_one(laps, Path(tmp) / f"laps{laps}", args.steps, args.eval_interval, target_s, args.seed))
+            result = {"config": CONFIG, "seed": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
+                      "eval_interval": args.eval_interval, "cap_steps": args.steps, "runs": runs}
+            out.with_suffix(".json").write_text(json.dumps(result, indent=1))  # after each run: nothing lost
+            plot(runs, reference_s, out.with_suffix(".png"))
+    def when(evaluation: dict[str, Any] | None) -> str:
+        return f"at {evaluation['step']:,} steps ({evaluation['wall_s']:.0f} s)" if evaluation else "not reached"
+
+    for run in runs:
+        print(f"{run['demonstration_laps']:>2} demonstration laps: first lap {when(run['first_lap'])}, "
+              f"≤ {TARGET:.0%} {when(run['target_reached'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
