@@ -94,26 +94,18 @@ def test_demo_then_train_with_it_and_refuse_a_mismatch(tmp_path: Path, capsys: p
 def test_the_reference_driver_laps_spa_with_held_controls_at_every_rate() -> None:
     """Held for a whole env step and rounded to the table, the driver's own gains leave the track at 10 Hz;
     the held-controls options lap at 10 and 33 Hz, within a second of each other."""
-    import numpy as np
-
-    from ac_core import _core
     from ac_core.env import AssettoCorsaEnv
-    from ac_core.env import actions as A
     from ac_core.sim.reference import driver_options
+    from ac_core.train.demonstrations import reference_driver
 
-    def lap(control_hz: float, options: object) -> float | None:
+    def lap(control_hz: float, options: object = None) -> float | None:
         env = AssettoCorsaEnv(backend="sim", lap_start="flying", control_hz=control_hz, action_set="discrete_fine",
                               max_laps=1, max_episode_seconds=180)
         try:
-            backend = env.core.backend
-            driver = _core.ReferenceDriver(backend.track.core, backend.batch, options)
-            table = A.action_table("discrete_fine")
-            env.reset(seed=0)
+            act = reference_driver(env, options)
+            obs, _ = env.reset(seed=0)
             while True:
-                driver.drive(backend.batch, 0)
-                c = backend.batch.controls[0]
-                row = int(A.nearest_discrete(np.array([[c["steer"], c["throttle"], c["brake"]]]), table)[0])
-                _, _, terminated, truncated, info = env.step(row)
+                obs, _, terminated, truncated, info = env.step(act(env, obs))
                 if info.get("lap_completed"):
                     return float(info["last_lap_time"])
                 if terminated or truncated:
@@ -122,6 +114,6 @@ def test_the_reference_driver_laps_spa_with_held_controls_at_every_rate() -> Non
             env.close()
 
     assert lap(10, driver_options(None)) is None
-    held = [lap(hz, driver_options(hz)) for hz in (10, 33.3)]
+    held = [lap(hz) for hz in (10, 33.3)]
     assert all(t is not None and 105 < t < 120 for t in held), held
     assert abs(held[0] - held[1]) < 1.0, held

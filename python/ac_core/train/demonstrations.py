@@ -105,14 +105,16 @@ def expected_meta(cfg: Any, obs_dim: int, n_actions: int) -> dict[str, Any]:
 Driver = Callable[[Any, np.ndarray], int]  # (env, obs) -> action index
 
 
-def reference_driver(env: Any) -> Driver:
-    """The built-in reference driver's controls each step, as the nearest row of the env's action table."""
+def reference_driver(env: Any, options: Any = None) -> Driver:
+    """The built-in reference driver's controls each step, as the nearest row of the env's action table
+    (``options``: its DriverOptions; default those for the env's control rate)."""
     from ac_core import _core
     from ac_core.env import actions as A
     from ac_core.sim.reference import driver_options
 
     backend = env.core.backend
-    driver = _core.ReferenceDriver(backend.track.core, backend.batch, driver_options(env.settings.control_hz))
+    options = options if options is not None else driver_options(env.settings.control_hz)
+    driver = _core.ReferenceDriver(backend.track.core, backend.batch, options)
     table = A.action_table(env.settings.action_set)
 
     def act(_env: Any, _obs: np.ndarray) -> int:
