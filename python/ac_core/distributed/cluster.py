@@ -175,6 +175,18 @@ def _relaxed_client_version_check() -> Iterator[None]:
             os.environ["RAY_IGNORE_VERSION_MISMATCH"] = previous
 
 
+class _NoSigtermNote(logging.Filter):
+    """Drops Ray's "SIGTERM handler is not set because current thread is not the main thread": a game
+    box connects from a worker thread, and SIGTERM is ac_core's own (``ac_core.stop_signals``) anyway;
+    the line only puzzled users of ``ac-core actor``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
+
+
+logging.getLogger("ray._private.worker").addFilter(_NoSigtermNote())
+
+
 def _client_init(cluster: ClusterSettings, attempts: int = 3) -> Any:
     """``ray.init("ray://…")``, retried: the token was accepted (the probe passed), but the head starts
     a server process per client, which can fail or time out on a loaded head ("Starting Ray client server
