@@ -26,8 +26,10 @@ CONFIG = "iqn_spa_cpu"
 TARGET = 1.05  # of the reference driver's lap
 
 
-def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: float, seed: int) -> dict[str, Any]:
-    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` or ``steps``."""
+def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: float, seed: int,
+            extra: list[str] | None = None) -> dict[str, Any]:
+    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` or ``steps`` (``extra``:
+    more ``section.key=value`` settings for the run)."""
     from ac_core.config import load_config, override
     from ac_core.train import train_racing
     from ac_core.train.demonstrations import drive_laps
@@ -45,7 +47,7 @@ def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: 
         demo_info = {"transitions": len(demos), "laps": demos.meta["laps"],
                      "record_seconds": round(time.perf_counter() - started, 1)}
         sets.append(f"train.demonstrations={path}")
-    cfg = override(load_config(CONFIG), sets)
+    cfg = override(load_config(CONFIG), sets + list(extra or []))
     evaluations: list[dict[str, Any]] = []
     started = time.perf_counter()
 
@@ -62,7 +64,8 @@ def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: 
     result = train_racing(cfg, stop=stop)
     first = next((e for e in evaluations if e["best_lap_s"] is not None), None)
     reached = next((e for e in evaluations if e["best_lap_s"] is not None and e["best_lap_s"] <= target_s), None)
-    return {"demonstration_laps": laps, "demonstrations": demo_info, "evaluations": evaluations,
+    return {"demonstration_laps": laps, "demonstrations": demo_info, "settings": list(extra or []),
+            "evaluations": evaluations,
             "first_lap": first, "target_reached": reached, "env_steps": result.step,
             "gradient_steps": result.gradient_steps, "wall_seconds": round(time.perf_counter() - started, 1)}
 
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-interval", type=int, default=25_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="demonstrations_spa", help="writes <out>.json and <out>.png")
+    parser.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                        help="change a setting of the runs with demonstrations (e.g. agent.epsilon_start=0.1)")
     args = parser.parse_args(argv)
     from ac_core.sim.reference import reference_lap
 
@@ -110,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for laps in args.laps:
-            runs.append(run_one(laps, Path(tmp) / f"laps{laps}", args.steps, args.eval_interval, target_s, args.seed))
+            runs.append(run_one(laps, Path(tmp) / f"laps{laps}", args.steps, args.eval_interval, target_s, args.seed,
+                                args.set if laps else []))
             result = {"config": CONFIG, "seed": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
                       "eval_interval": args.eval_interval, "cap_steps": args.steps, "runs": runs}
             out.with_suffix(".json").write_text(json.dumps(result, indent=1))  # after each run: nothing lost

@@ -77,8 +77,14 @@ def test_demo_then_train_with_it_and_refuse_a_mismatch(tmp_path: Path, capsys: p
     assert demos.obs.shape[1] == demos.meta["obs_dim"] and demos.actions.max() < 63
     assert demos.meta["n_step"] == cfg.agent.n_step
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "logs"),
-                 "--set", f"train.demonstrations={demo}"]) == 0
-    capsys.readouterr()
+                 "--set", f"train.demonstrations={demo}", "--set", "agent.demo_pretrain_steps=40"]) == 0
+    out = capsys.readouterr()
+    assert f"pre-trained on {len(demos):,} demonstration transitions: 40 gradient steps" in out.out + out.err
+    from ac_core.checkpoint import load_checkpoint
+
+    # 120 env steps on 2 cars at one update per env step from the first (the set fills learning_starts),
+    # plus the 40 before them
+    assert load_checkpoint(tmp_path / "ck" / "last.pt").agent_state["gradient_steps"] >= 40 + 100
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "ck2"), "--log-dir", str(tmp_path / "l2"),
                  "--set", f"train.demonstrations={demo}", "--set", "env.control_hz=20"]) == 2
     err = capsys.readouterr().err.strip()

@@ -62,4 +62,7 @@ class AgentConfig:
     demo_margin: float = setting(0.8, low=0.0, high=1000.0,
                                  doc="DQfD's large margin: the demonstrated action must lead the others by this")
     demo_loss_weight: float = setting(1.0, low=0.0, high=1000.0, doc="weight of the large-margin loss")
+    demo_pretrain_steps: int = setting(2_000, low=0, high=10_000_000,
+                                       doc="with train.demonstrations: gradient steps on the demonstrations "
+                                           "alone before the first env step (DQfD's pre-training)")
     priority_beta_steps: int = setting(1_000_000, low=1, high=MAX_STEPS, doc="env steps to anneal beta to 1")

@@ -23,9 +23,10 @@ Training with ``train.demonstrations: PATH`` (:class:`DemonstrationReplay`): the
 for the whole run beside the agent's own experience; each batch takes ``agent.demo_share`` of its rows
 from it, and those rows add DQfD's large-margin loss
 ``max_a [Q(s, a) + m·1(a ≠ a_E)] − Q(s, a_E)`` (``agent.demo_margin`` m, weight ``agent.demo_loss_weight``)
-to the quantile loss, so the demonstrated action is ranked first by at least m. The demonstrations count
-towards ``learning_starts``, so learning begins at once when the set is large enough — the
-"pre-training" on demonstrations happens while the first agent steps are taken.
+to the quantile loss, so the demonstrated action is ranked first by at least m. Before a fresh run's
+first env step the trainer takes ``agent.demo_pretrain_steps`` gradient steps on the set alone (DQfD's
+pre-training, :meth:`ac_core.train.learners.InlineLearner.pretrain`); the set also counts towards
+``learning_starts``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -77,6 +78,15 @@ class InlineLearner:
         for _ in range(due):
             self._one_update(step)
             self.credit.spend()
+
+    def pretrain(self, updates: int) -> float:
+        """``updates`` gradient steps before any env step (on what the replay holds then: the
+        demonstrations), in the caller's thread; returns their seconds."""
+        started = time.perf_counter()
+        self.agent.set_learning_rate(self.learning_rate(0))
+        for _ in range(updates):
+            self._one_update(0)
+        return time.perf_counter() - started
 
     # -- shared logic ---------------------------------------------------------------------------
     def _sample(self, step: int) -> Any:

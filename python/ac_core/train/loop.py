@@ -43,7 +43,7 @@ from ac_core.config import Config, save_config
 from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
 from ac_core.train.batched_env import BatchedEnv, EnvFactory, StepMetricsHook
-from ac_core.train.demonstrations import with_demonstrations
+from ac_core.train.demonstrations import DemonstrationReplay, with_demonstrations
 from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
 from ac_core.train.execution import EtaModel, format_duration
 from ac_core.train.learners import InlineLearner, ThreadedLearner
@@ -175,6 +175,16 @@ class Trainer:
             self.save("best.pt")
         return bool(self.hooks.stop and self.hooks.stop(metrics))
 
+    def _pretrain_on_demonstrations(self) -> None:
+        """DQfD's pre-training: before a fresh run's first env step, ``agent.demo_pretrain_steps``
+        gradient steps on the demonstration set alone, so the first policy already drives like them."""
+        updates = self.config.agent.demo_pretrain_steps
+        if self.step or not updates or not isinstance(self.replay, DemonstrationReplay):
+            return
+        seconds = self.learner.pretrain(updates)
+        _log(f"pre-trained on {len(self.replay.demos):,} demonstration transitions: {updates:,} gradient steps "
+             f"in {seconds:.0f} s")
+
     def train(self, resume: bool = False, force: bool = False) -> TrainResult:
         """Run to ``train.total_timesteps`` (or an early stop, Ctrl-C, SIGTERM/SIGHUP/SIGBREAK).
 
@@ -214,6 +224,7 @@ class Trainer:
         with run_outcome() as outcome, stop_signals() as stop:
             obs = self.env.reset(seed=tcfg.seed + self.step)
             self.assembler.reset()
+            self._pretrain_on_demonstrations()
             self.learner.start()
             while self.step < tcfg.total_timesteps:
                 stop.check()
