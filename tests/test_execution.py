@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ac_core.cli import main
-from ac_core.config import keys_set_by, keys_set_in, load_config
+from ac_core.config import keys_set_by, keys_set_in, load_config, override
 from ac_core.train.execution import (
     CPU_CONFIG,
     EtaModel,
@@ -68,13 +68,22 @@ def test_settings_a_config_or_set_names_are_kept() -> None:
     cpu = REPO / CPU_CONFIG
     cfg = load_config(cpu)
     given = keys_set_in(cpu) | keys_set_by(["train.device=cpu", "env.reward.progress=0.2"])
-    assert {"train.device", "env.reward", "env.n_envs", "train.torch_threads"} <= given
+    assert {"train.device", "env.reward", "env.n_envs"} <= given and "train.torch_threads" not in given
     plan = plan_execution(cfg, given, Machine(cpus=8, cuda=False))
     kept = {c.key for c in plan.choices if not c.chosen}
-    assert {"train.device", "env.n_envs", "train.torch_threads"} <= kept
-    assert plan.config.env.n_envs == 16 and plan.config.train.torch_threads == 1
-    # a setting the file leaves unset is chosen: 8 cores -> 7 threads, one left for the simulator
-    assert plan_execution(load_config(SEED), keys_set_in(SEED), Machine(8, False)).config.train.torch_threads == 7
+    assert {"train.device", "env.n_envs"} <= kept
+    assert plan.config.env.n_envs == 16 and plan.thread_candidates == (1, 8)
+    # a setting the file leaves unset is chosen: the batched simulator and inline updates take turns, so
+    # the warm-up times 1 and every core (8); a simulator in its own process keeps a core (7 threads)
+    seed = plan_execution(load_config(SEED), keys_set_in(SEED), Machine(8, False))
+    assert seed.config.train.torch_threads == 1 and seed.thread_candidates == (1, 8)
+    live = override(load_config(SEED), ["env.backend=sim-live", "env.n_envs=1", "env.lap_start=pit_out"])
+    plan = plan_execution(live, keys_set_in(SEED), Machine(8, False))
+    assert plan.config.train.torch_threads == 7 and plan.thread_candidates == ()
+    # a thread count the config sets is kept, and nothing is timed
+    pinned = plan_execution(override(load_config(SEED), ["train.torch_threads=3"]),
+                            keys_set_in(SEED) | {"train.torch_threads"}, Machine(8, False))
+    assert pinned.config.train.torch_threads == 3 and pinned.thread_candidates == ()
 
 
 def test_eta_model_counts_acting_learning_and_evaluations() -> None:
@@ -124,6 +133,17 @@ def test_train_prints_its_settings_eta_and_advice(tmp_path: Path, capsys: pytest
                  "--device", "cpu", "--set", "train.eta_advice_hours=1e-9"]) == 0
     printed = capsys.readouterr().out
     assert "ac-core train: execution settings for this machine" in printed
+    # the warm-up timed a gradient step with 1 thread and with every core, and kept the faster
+    import os
+    import re
+
+    cores = min(os.cpu_count() or 1, 8)
+    if cores > 1:
+        line = next(x for x in printed.splitlines() if "train.torch_threads = " in x)
+        chosen = int(re.search(r"torch_threads = (\d+)", line).group(1))
+        timed = {int(n): float(ms) for ms, n in re.findall(r"([\d.]+) ms with (\d+)", line)}
+        assert set(timed) == {1, cores} and timed[chosen] == min(timed.values()), line
+        assert load_config(out / "config.yaml").train.torch_threads == chosen
     assert "env.n_envs = 16  (chosen" in printed and "train.device = cpu  (as the config sets it" in printed
     assert "ac-core train: ETA: " in printed and "env steps/s" in printed
     assert f"for a lapping agent on this CPU run instead: ac-core train --config {CPU_CONFIG} --out {out}" in printed

@@ -82,6 +82,17 @@ class ExecutionPlan:
     config: Any
     machine: Machine
     choices: list[Choice] = field(default_factory=list)
+    # torch thread counts the warm-up times before choosing one (empty: nothing to time)
+    thread_candidates: tuple[int, ...] = ()
+
+    def rechoose(self, key: str, value: Any, reason: str) -> None:
+        """Replace a chosen setting's value and reason (after a measurement), in the plan and its config."""
+        from ac_core.config import override
+
+        for i, c in enumerate(self.choices):
+            if c.key == key:
+                self.choices[i] = Choice(key, value, reason, chosen=True)
+        self.config = override(self.config, [f"{key}={value}"])
 
     @property
     def on_gpu(self) -> bool:
@@ -122,11 +133,23 @@ def plan_execution(cfg: Any, given: Iterable[str], machine: Machine | None = Non
         device = "cuda" if machine.cuda else "cpu"
     decide("train.device", device, "the GPU" if machine.cuda else "no GPU found")
     gpu = str(data["train"]["device"]).startswith("cuda")
-    # Small MLPs gain little from many threads, and on a CPU the simulator needs a core of its own.
-    threads = 1 if gpu else max(1, min(machine.cpus - 1, 8))
-    decide("train.torch_threads", threads,
-           "the GPU does the maths; one thread feeds it" if gpu
-           else "one core left for the simulator, at most 8 (small layers scale no further)")
+    # Small MLPs gain little beyond 8 threads. A simulator or game in its own process, or a learner thread
+    # beside acting, needs a core of its own. The built-in batched simulator and inline updates take
+    # turns in one process, so an update could use every core, but whether that pays depends on the load
+    # (2-core VM, the CPU config's network: 9.2 ms per gradient step with 2 threads against 14.8 ms
+    # with 1 when quiet; 31 ms against 13.5 ms with one core busy): the warm-up times both (startup).
+    from ac_core.env.backends.registry import BACKENDS
+
+    takes_turns = BACKENDS[cfg.env.backend].batched and cfg.train.learner in ("auto", "inline")
+    if gpu:
+        decide("train.torch_threads", 1, "the GPU does the maths; one thread feeds it")
+    elif takes_turns and machine.cpus > 1:
+        decide("train.torch_threads", 1, "1 unless the warm-up times more threads faster")
+        if "train.torch_threads" not in given:
+            plan.thread_candidates = (1, min(machine.cpus, 8))
+    else:
+        decide("train.torch_threads", max(1, min(machine.cpus - 1, 8)),
+               "one core left for the simulator or game, at most 8 (small layers scale no further)")
     if cfg.env.backend == "sim":
         decide("env.n_envs", SIM_CARS, "cars in one batched simulator, acted for in one inference pass; "
                                        "the replay ratio counts their steps together, so it is unchanged")
@@ -307,6 +330,31 @@ def eta_advice(plan: ExecutionPlan, eta_seconds: float, config_path: str, out: s
 EVAL_LAP_SECONDS = 110.0
 
 
+def _echo_plan(plan: ExecutionPlan, echo: Callable[[str], None]) -> None:
+    for line in plan.lines():
+        echo(line)
+
+
+def _timed_warmup(plan: ExecutionPlan, factory: Callable[[], Any], seconds: float) -> Throughput:
+    """The warm-up's throughput; with thread candidates, a gradient step timed at each count and the
+    fastest chosen (the plan and its config are updated)."""
+    from ac_core.config import override
+
+    if not plan.thread_candidates:
+        return measure_throughput(plan.config, factory, seconds / 2, seconds / 2)
+    timed: dict[int, Throughput] = {}
+    for threads in plan.thread_candidates:
+        trial = override(plan.config, [f"train.torch_threads={threads}"])
+        acting = seconds / 2 if not timed else 0.0  # acting is timed once, with the first count
+        timed[threads] = measure_throughput(trial, factory, acting, seconds / 2)
+    best = min(timed, key=lambda n: timed[n].seconds_per_update)
+    first = timed[plan.thread_candidates[0]]
+    timings = ", ".join(f"{timed[n].seconds_per_update * 1000:.1f} ms with {n}" for n in plan.thread_candidates)
+    plan.rechoose("train.torch_threads", best, f"timed at warm-up, per gradient step: {timings}")
+    return Throughput(first.env_steps_per_second, timed[best].seconds_per_update,
+                      sum(t.measured_seconds for t in timed.values()))
+
+
 def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
             echo: Callable[[str], None] = print, machine: Machine | None = None) -> tuple[Any, EtaModel | None]:
     """What ``ac-core train`` does before training: choose the execution settings, print them, time the
@@ -315,18 +363,19 @@ def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
     from ac_core.train.racing import make_env_factory
 
     plan = plan_execution(cfg, given, machine)
-    for line in plan.lines():
-        echo(line)
-    cfg = plan.config
-    tcfg = cfg.train
+    tcfg = plan.config.train
     if tcfg.warmup_seconds <= 0:
+        _echo_plan(plan, echo)
         echo("ETA: measured by the progress bar as the run goes (train.warmup_seconds is 0)")
-        return cfg, None
-    factory, settings = make_env_factory(cfg)
+        return plan.config, None
+    factory, settings = make_env_factory(plan.config)
     if settings.backend != "sim":  # a live game cannot be stepped for a warm-up without driving the car
+        _echo_plan(plan, echo)
         echo(f"ETA: measured by the progress bar as the run goes (backend {settings.backend} runs in real time)")
-        return cfg, None
-    throughput = measure_throughput(cfg, factory, tcfg.warmup_seconds / 2, tcfg.warmup_seconds / 2)
+        return plan.config, None
+    throughput = _timed_warmup(plan, factory, tcfg.warmup_seconds)
+    _echo_plan(plan, echo)
+    cfg = plan.config
     eval_steps = int(tcfg.eval_episodes * EVAL_LAP_SECONDS * settings.control_hz)
     eta = EtaModel.from_throughput(cfg, throughput, eval_steps)
     total = eta.seconds_left(0)
