@@ -27,9 +27,9 @@ TARGET = 1.05  # of the reference driver's lap
 
 
 def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: float, seed: int,
-            extra: list[str] | None = None) -> dict[str, Any]:
-    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` or ``steps`` (``extra``:
-    more ``section.key=value`` settings for the run)."""
+            extra: list[str] | None = None, stop_at_first_lap: bool = False) -> dict[str, Any]:
+    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` (or the first lap) or
+    ``steps`` (``extra``: more ``section.key=value`` settings for the run)."""
     from ac_core.config import load_config, override
     from ac_core.train import train_racing
     from ac_core.train.demonstrations import drive_laps
@@ -59,7 +59,7 @@ def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: 
                             "completed_laps": float(metrics.get("eval/completed_laps", 0.0)),
                             "max_distance_m": round(float(metrics.get("eval/max_distance_m", 0.0)), 1)})
         print(f"demonstration laps {laps:>2}: {evaluations[-1]}", flush=True)
-        return lap is not None and lap <= target_s
+        return lap is not None and (stop_at_first_lap or lap <= target_s)
 
     result = train_racing(cfg, stop=stop)
     first = next((e for e in evaluations if e["best_lap_s"] is not None), None)
@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-interval", type=int, default=25_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="demonstrations_spa", help="writes <out>.json and <out>.png")
+    parser.add_argument("--stop", choices=("target", "first-lap"), default="target",
+                        help="end each run at the first evaluation at or under the target (default), or at the "
+                             "first complete lap (shorter: time to the first lap only)")
     parser.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                         help="change a setting of the runs with demonstrations (e.g. agent.epsilon_start=0.1)")
     args = parser.parse_args(argv)
@@ -116,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for laps in args.laps:
             runs.append(run_one(laps, Path(tmp) / f"laps{laps}", args.steps, args.eval_interval, target_s, args.seed,
-                                args.set if laps else []))
+                                args.set if laps else [], args.stop == "first-lap"))
             result = {"config": CONFIG, "seed": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
-                      "eval_interval": args.eval_interval, "cap_steps": args.steps, "runs": runs}
+                      "eval_interval": args.eval_interval, "cap_steps": args.steps, "stop": args.stop,
+                      "runs": runs}
             out.with_suffix(".json").write_text(json.dumps(result, indent=1))  # after each run: nothing lost
             plot(runs, reference_s, out.with_suffix(".png"))
     def when(evaluation: dict[str, Any] | None) -> str:

@@ -168,6 +168,7 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
         while laps_done < laps and episodes < MAX_EPISODES_PER_LAP * laps:
             episode, laps_in_episode, kept_steps, steps = [], 0, 0, 0
             obs, info = env.reset(seed=seed + episodes)
+            assembler.reset()  # nothing pending from an episode that ended at its last lap needed
             episodes += 1
             done = terminated = False
             while not done:
@@ -183,6 +184,8 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                     kept_steps = steps
                     echo(f"lap {laps_done + laps_in_episode}: {info.get('last_lap_time', float('nan')):.3f} s")
                 obs, done = next_obs, terminated or truncated
+                if laps_done + laps_in_episode == laps:  # enough: the laps after them are not asked for
+                    break
             if terminated:
                 echo(f"episode {episodes} left the track after {laps_in_episode} lap(s); its laps are kept, "
                      "the unfinished one is dropped")
