@@ -345,7 +345,12 @@ def test_csp_backend_end_to_end_with_the_simulator_process(mode: str) -> None:
         assert info["speed_kmh"] > 30
         assert sum(ticks) >= len(ticks) * env.core.settings.ticks_per_step
         if mode == "pause":
-            assert np.median(ticks) == env.core.settings.ticks_per_step
+            # Every step ran at least its ticks, and every extra one is counted. Exactness needs the pause
+            # to land within a 0.75 ms tick (time scale 4), which a loaded machine misses; it is tested at
+            # 30 ms ticks in test_pause_step_runs_exactly_k_ticks.
+            k = env.core.settings.ticks_per_step
+            assert min(ticks) >= k, ticks
+            assert env.core.backend.session.stats["overshoot_ticks"] >= sum(ticks) - k * len(ticks)
         _, info = env.reset(seed=4)
         assert abs(info["s"] - s0) > 1.0 and info["speed_kmh"] < 2.0
     finally:

@@ -75,8 +75,12 @@ def test_an_excursion_shorter_than_one_step_reaches_the_episode_logic_and_the_re
     for info in infos[1:]:  # every packet of a step is a frame of it or a counted miss; none dropped
         timing = info["timing"]
         assert timing["dropped"] == 0, timing
-        assert timing["frames"] + timing["missed_packets"] == timing["packet_gap"] >= k, timing
+        assert timing["frames"] + timing["missed_packets"] == timing["packet_gap"] >= 1, timing
         assert info["step_frames"] == timing["frames"]
+    # Targets are chained k packets apart, so a step that woke late leaves the next one a shorter gap;
+    # together they cover the physics that ran (the first packet may be up to k past its target).
+    gaps = [info["timing"]["packet_gap"] for info in infos[1:]]
+    assert sum(gaps) >= (len(gaps) - 1) * k, gaps
 
 
 class SmallRingAc(AcBackend):
