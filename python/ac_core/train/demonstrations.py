@@ -179,7 +179,7 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                                     np.array([terminated]), np.array([truncated]))
                 if out is not None:  # one car: row k of the episode starts at its step k
                     episode.append(out)
-                if info.get("lap_completed") and laps_done + laps_in_episode < laps:
+                if info.get("lap_completed"):
                     laps_in_episode += 1
                     kept_steps = steps
                     echo(f"lap {laps_done + laps_in_episode}: {info.get('last_lap_time', float('nan')):.3f} s")
@@ -191,7 +191,7 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                      "the unfinished one is dropped")
             else:
                 kept_steps = steps
-            if laps_in_episode and kept_steps:
+            if laps_in_episode:
                 rows = [np.concatenate([p[i] for p in episode])[:kept_steps] for i in range(6)]
                 parts.append(tuple(rows))
             laps_done += laps_in_episode

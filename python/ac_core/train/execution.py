@@ -143,10 +143,9 @@ def plan_execution(cfg: Any, given: Iterable[str], machine: Machine | None = Non
     takes_turns = BACKENDS[cfg.env.backend].batched and cfg.train.learner in ("auto", "inline")
     if gpu:
         decide("train.torch_threads", 1, "the GPU does the maths; one thread feeds it")
-    elif takes_turns and machine.cpus > 1:
+    elif takes_turns and machine.cpus > 1 and "train.torch_threads" not in given:
         decide("train.torch_threads", 1, "1 unless the warm-up times more threads faster")
-        if "train.torch_threads" not in given:
-            plan.thread_candidates = (1, min(machine.cpus, 8))
+        plan.thread_candidates = (1, min(machine.cpus, 8))
     else:
         decide("train.torch_threads", max(1, min(machine.cpus - 1, 8)),
                "one core left for the simulator or game, at most 8 (small layers scale no further)")
