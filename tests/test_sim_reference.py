@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ac_core
@@ -60,6 +61,23 @@ def test_trace_is_consistent(lap):
     assert tr["time_s"][-1] == pytest.approx(lap.lap_time_s, abs=0.01)
     assert (tr["speed_kmh"] > 0).all()
     assert lap.top_speed_kmh == pytest.approx(tr["speed_kmh"].max())
+
+
+def test_driver_plan_is_the_faster_lap_the_driver_aims_at(lap):
+    from ac_core.sim import driver_plan
+
+    plan = driver_plan(lap.track)
+    assert plan.lap_time_s == pytest.approx(lap.planned_lap_time_s)
+    # The plan assumes the MGU-K everywhere and no tracking error: a few seconds faster, not tens.
+    assert lap.lap_time_s - 8.0 < plan.lap_time_s < lap.lap_time_s
+    assert plan.s[-1] == pytest.approx(lap.track_length_m, abs=5.0)
+    # The plan's top speed is the car's (the driven lap loses its time in the corners and on energy).
+    assert plan.speed_kmh.max() == pytest.approx(lap.top_speed_kmh, abs=15.0)
+    # Along the centre line the profile would take longer than the plan's time, which runs along the
+    # racing line: the line cuts the corners.
+    v = plan.speed_kmh / 3.6
+    ds = np.diff(np.append(plan.s, lap.track_length_m))
+    assert float(np.sum(ds / (0.5 * (v + np.roll(v, -1))))) > plan.lap_time_s
 
 
 def test_cli_reference_lap_json():

@@ -55,6 +55,9 @@ def test_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
                 "collisions", "avg_speed_kmh", "cumulative_reward", "reference_lap_time_s"):
         assert key in summary
     assert summary["episodes"] == 2 and 95 < summary["reference_lap_time_s"] < 115
+    # The lap the reference driver aims at is faster than the one it drives; a lapless agent has no gap.
+    assert 90 < summary["planned_lap_time_s"] < summary["reference_lap_time_s"]
+    assert (summary["gap_to_plan_s"] is None) == (summary["best_lap_time_s"] is None)
     with open(runs / "episode_0.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows and set(rows[0]) >= {"time", "s", "x", "y", "z", "speed_kmh", "throttle", "brake", "steer",

@@ -77,6 +77,9 @@ def plot_speed_trace(path: Path, runs: list[dict[str, np.ndarray]], reference: d
     fig, ax = plt.subplots(figsize=(12, 4.5))
     if reference is not None:
         ax.plot(reference["s"], reference["speed_kmh"], color="k", lw=1.2, label="reference driver")
+        if "plan_s" in reference:
+            ax.plot(reference["plan_s"], reference["plan_speed_kmh"], color="0.45", lw=0.9, ls=":",
+                    label="reference driver's plan")
     for i, run in enumerate(runs):
         distance, speed = break_at_wraps(np.asarray(run["distance"], float), np.asarray(run["speed_kmh"], float))
         ax.plot(distance, speed, lw=0.8, alpha=0.8, label=f"episode {i}" if i < 5 else None)

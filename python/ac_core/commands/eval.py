@@ -72,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"reference lap     {fmt(summary['reference_lap_time_s'])}")
     if summary["gap_to_reference_s"] is not None:
         print(f"gap to reference  {summary['gap_to_reference_s']:+.3f} s ({summary['best_lap_vs_reference']:.1%})")
+    if summary.get("gap_to_plan_s") is not None:
+        print(f"driver's plan     {fmt(summary['planned_lap_time_s'])}  (gap {summary['gap_to_plan_s']:+.3f} s: the lap"
+              " the reference driver aims at)")
     print(f"off-track events  {summary['off_track_events']}")
     print(f"collisions        {summary['collisions']}")
     print(f"average speed     {summary['avg_speed_kmh']:.1f} km/h")

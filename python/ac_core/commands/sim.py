@@ -110,6 +110,8 @@ def _reference(args: argparse.Namespace) -> int:
         car = params.car_model if params is not None else "FormulaAlpha2022"
         print(f"car {car}, track {lap.track} ({s['track_length_m']} m), weather {lap.weather}")
         print(f"lap {'completed' if lap.completed else 'NOT completed'}: {s['lap_time']} ({s['lap_time_s']} s)")
+        print(f"the driver's plan: {s['planned_lap_time_s']} s (the quasi-steady-state lap it aims at; "
+              f"driven, it loses {s['lap_time_s'] - s['planned_lap_time_s']:.2f} s to it)")
         print(f"top speed {s['top_speed_kmh']} km/h, minimum {s['min_speed_kmh']} km/h")
         print(
             f"peak lateral {s['peak_lateral_g']} g, peak braking {s['peak_braking_g']} g, "

@@ -21,7 +21,7 @@ import numpy as np
 
 from ac_core import _core
 from ac_core.sim.ac_car import AcCar, AcCarError, load_ac_car, read_ac_car, resolve_car
-from ac_core.sim.reference import ReferenceLap, reference_lap
+from ac_core.sim.reference import DriverPlan, ReferenceLap, driver_plan, reference_lap
 
 SimBatch = _core.SimBatch
 SimOptions = _core.SimOptions
@@ -52,11 +52,13 @@ __all__ = [
     "AcCar",
     "AcCarError",
     "DriverOptions",
+    "DriverPlan",
     "ReferenceDriver",
     "ReferenceLap",
     "SimBatch",
     "SimOptions",
     "VehicleParams",
+    "driver_plan",
     "load_ac_car",
     "make_sim",
     "native_track",

@@ -59,6 +59,7 @@ class ReferenceLap:
     # longitudinal_g, throttle, brake, steer, gear.
     trace: np.ndarray = field(repr=False)
     car: str = "FormulaAlpha2022"  # the static page's carModel (an AC car's folder id)
+    planned_lap_time_s: float = float("nan")  # the lap the driver aims at (DriverPlan)
 
     @property
     def lap_time_text(self) -> str:
@@ -109,6 +110,7 @@ class ReferenceLap:
             "full_throttle_share": round(self.full_throttle_share, 3),
             "track_length_m": round(self.track_length_m, 1),
             "collisions": self.collisions,
+            "planned_lap_time_s": round(self.planned_lap_time_s, 3),
             "slow_corners": [
                 {"s_m": round(c.s_m, 1), "speed_kmh": round(c.speed_kmh, 1)} for c in self.corner_minima()
             ],
@@ -143,7 +145,37 @@ def reference_lap(track: Any = "spa", *, weather: str = "clear", params: Any = N
         weather=weather,
         trace=r["trace"],
         car=str(params.car_model),
+        planned_lap_time_s=driver_plan(core, weather=weather, params=params).lap_time_s,
     )
+
+
+@dataclass(frozen=True)
+class DriverPlan:
+    """What the reference driver aims at: its line's quasi-steady-state speed profile (96 % of the
+    lateral and 95 % of the longitudinal limit, the MGU-K assumed everywhere) and the lap time it
+    implies. Driven, the driver loses a few seconds to it (docs/simulator.md), so an agent can beat the
+    driver's lap without beating its plan."""
+
+    lap_time_s: float
+    s: np.ndarray = field(repr=False)  # m along the lap, the plan's grid
+    speed_kmh: np.ndarray = field(repr=False)
+
+
+def driver_plan(track: Any = "spa", *, weather: str = "clear", params: Any = None) -> DriverPlan:
+    """The reference driver's plan on ``track`` (name, path or Track) for the car ``params`` (default
+    FormulaAlpha2022) in ``weather``."""
+    from ac_core.sim import SimOptions, VehicleParams, native_track, weather_names
+
+    if weather not in weather_names():
+        raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
+    core = native_track(track)
+    options = SimOptions()
+    options.weather = weather
+    batch = _core.SimBatch(1, core, params if params is not None else VehicleParams(), options)
+    driver = _core.ReferenceDriver(core, batch)
+    speed = np.asarray(driver.speed_profile, dtype=np.float64)
+    return DriverPlan(lap_time_s=float(driver.planned_lap_time), s=np.arange(speed.size) * float(driver.spacing),
+                      speed_kmh=speed * 3.6)
 
 
 def plot_reference_lap(lap: ReferenceLap, path: str | os.PathLike[str]) -> None:

@@ -39,17 +39,21 @@ def load_agent(checkpoint: str | Path, device: str = "cpu") -> tuple[Any, Any, A
 
 
 def reference_for(track: Any, params: Any = None) -> dict[str, Any] | None:
-    """The built-in reference driver's lap on this track (lap time and trace) with the car ``params``
-    (default FormulaAlpha2022), or None if it fails."""
+    """The built-in reference driver's lap on this track (lap time and trace) and its plan (the lap it
+    aims at: time, s and speed) with the car ``params`` (default FormulaAlpha2022), or None if it fails."""
     from ac_core import _core
+    from ac_core.sim.reference import driver_plan
 
     car = params if params is not None else _core.VehicleParams()
-    ref = _core.run_reference_lap(getattr(track, "core", track), car)
+    core = getattr(track, "core", track)
+    ref = _core.run_reference_lap(core, car)
     if not ref["completed"]:
         return None
     trace = ref["trace"]
+    plan = driver_plan(core, params=car)
     return {"lap_time_s": float(ref["lap_time_s"]), "s": trace["s"].copy(), "x": trace["x"].copy(),
-            "z": trace["z"].copy(), "speed_kmh": trace["speed_kmh"].copy()}
+            "z": trace["z"].copy(), "speed_kmh": trace["speed_kmh"].copy(),
+            "planned_lap_time_s": plan.lap_time_s, "plan_s": plan.s, "plan_speed_kmh": plan.speed_kmh}
 
 
 class TelemetryObserver:
@@ -146,6 +150,10 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     finally:
         env.close()
     summary = racing_summary(results, length, reference["lap_time_s"] if reference else None)
+    planned = reference["planned_lap_time_s"] if reference else None
+    summary["planned_lap_time_s"] = planned
+    best = summary["best_lap_time_s"]
+    summary["gap_to_plan_s"] = best - planned if best is not None and planned else None
     summary["per_episode"] = [_episode_row(r) for r in results]
     summary["checkpoint"] = str(checkpoint)
     summary["checkpoint_step"] = ckpt.step
