@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=BUDGET)
     parser.add_argument("--out", default="acrobot_iqn", help="writes <out>.json and <out>.png")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds trained at once, in separate processes (one torch thread each)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                         help="change one of ACROBOT_AGENT's settings (a YAML value), e.g. --set n_step=3")
     args = parser.parse_args(argv)
@@ -121,10 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.set:
         key, _, value = assignment.partition("=")
         agent[key.strip()] = yaml.safe_load(value)
-    runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            runs.append(train_acrobot(seed, Path(tmp) / f"seed{seed}", agent, budget=args.steps))
+        if args.jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: a fresh interpreter per seed, so no torch or gym state is shared through fork.
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(train_acrobot, seed, Path(tmp) / f"seed{seed}", agent, args.steps)
+                           for seed in args.seeds]
+                runs = [future.result() for future in futures]
+        else:
+            runs = [train_acrobot(seed, Path(tmp) / f"seed{seed}", agent, budget=args.steps) for seed in args.seeds]
     result = {"agent": agent, "budget": args.steps, "eval_interval": EVAL_INTERVAL,
               "summary": summary(runs), "runs": runs}
     out = Path(args.out)
