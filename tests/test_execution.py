@@ -148,3 +148,19 @@ def test_train_prints_its_settings_eta_and_advice(tmp_path: Path, capsys: pytest
     assert "ac-core train: ETA: " in printed and "env steps/s" in printed
     assert f"for a lapping agent on this CPU run instead: ac-core train --config {CPU_CONFIG} --out {out}" in printed
     assert load_config(out / "config.yaml").env.n_envs == 16  # the run's stored config has what it ran with
+
+
+def test_a_resumed_run_s_eta_covers_the_steps_left(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    common = ["--config", str(path), "--out", str(tmp_path / "ck"), "--log-dir", str(tmp_path / "logs"),
+              "--device", "cpu", "--set", "train.torch_threads=1"]
+    assert main(["train", *common]) == 0
+    capsys.readouterr()
+    assert main(["train", *common, "--resume", "--total-timesteps", "300"]) == 0
+    eta = next(x for x in capsys.readouterr().out.splitlines() if "ac-core train: ETA: " in x)
+    import re
+
+    # 16 cars step together, so the first run stops at the first multiple of 16 at or past 200
+    done = int(re.search(r"resumed at (\d+) of 300\)", eta).group(1))
+    assert 200 <= done < 216 and f"for {300 - done} env steps" in eta, eta

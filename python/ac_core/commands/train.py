@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
         # Execution settings for this machine, only where the config (file or --set) leaves them unset.
         cfg, eta = startup(cfg, keys_set_in(args.config) | keys_set_by(sets), args.config, args.out,
-                           echo=lambda line: print(f"ac-core train: {line}", flush=True))
+                           echo=lambda line: print(f"ac-core train: {line}", flush=True),
+                           start_step=_resumed_step(cfg) if args.resume else 0)
         result = train_racing(cfg, resume=args.resume, force=args.force, eta=eta)
     out = Path(cfg.train.checkpoint_dir)
     best = f"{result.best_score:.3f}" if result.best_score is not None else "--"
@@ -90,3 +92,14 @@ def run(args: argparse.Namespace) -> int:
     written = ", ".join(str(out / name) for name in ("last.pt", "best.pt") if (out / name).is_file()) or "none"
     print(f"checkpoints: {written}; TensorBoard: tensorboard --logdir {cfg.train.log_dir}")
     return 130 if result.interrupted else 0
+
+
+def _resumed_step(cfg: Any) -> int:
+    """The env step a resumed run continues from (its last.pt), for the ETA; 0 when there is none yet
+    (the trainer reports a missing or unreadable last.pt itself)."""
+    from ac_core.checkpoint import load_checkpoint
+
+    try:
+        return int(load_checkpoint(Path(cfg.train.checkpoint_dir) / "last.pt").step)
+    except (OSError, ValueError, RuntimeError):
+        return 0

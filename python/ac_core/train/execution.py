@@ -355,10 +355,12 @@ def _timed_warmup(plan: ExecutionPlan, factory: Callable[[], Any], seconds: floa
 
 
 def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
-            echo: Callable[[str], None] = print, machine: Machine | None = None) -> tuple[Any, EtaModel | None]:
+            echo: Callable[[str], None] = print, machine: Machine | None = None,
+            start_step: int = 0) -> tuple[Any, EtaModel | None]:
     """What ``ac-core train`` does before training: choose the execution settings, print them, time the
-    warm-up and print the ETA (with the advice for a CPU, :func:`eta_advice`). Returns the config to train
-    and the ETA model for the progress bar (None without a warm-up)."""
+    warm-up and print the ETA from ``start_step`` (a resumed run's step; with the advice for a CPU,
+    :func:`eta_advice`). Returns the config to train and the ETA model for the progress bar (None without
+    a warm-up)."""
     from ac_core.train.racing import make_env_factory
 
     plan = plan_execution(cfg, given, machine)
@@ -377,9 +379,11 @@ def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
     cfg = plan.config
     eval_steps = int(tcfg.eval_episodes * EVAL_LAP_SECONDS * settings.control_hz)
     eta = EtaModel.from_throughput(cfg, throughput, eval_steps)
-    total = eta.seconds_left(0)
+    total = eta.seconds_left(start_step)
     ratio = cfg.agent.gradient_steps / cfg.agent.train_freq
-    echo(f"ETA: {format_duration(total)} for {tcfg.total_timesteps:,} env steps — {throughput.describe()}; "
+    left = max(tcfg.total_timesteps - start_step, 0)
+    steps = f"{left:,} env steps" + (f" (resumed at {start_step:,} of {tcfg.total_timesteps:,})" if start_step else "")
+    echo(f"ETA: {format_duration(total)} for {steps} — {throughput.describe()}; "
          f"with learning at {ratio:g} gradient step{'s' if ratio != 1 else ''} per env step: "
          f"{_rate(1 / eta.seconds_per_learning_step)} env steps/s; evaluations ≤ "
          f"{format_duration(eta.seconds_per_evaluation)} each")
