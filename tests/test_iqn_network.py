@@ -146,3 +146,30 @@ def test_agent_rejects_missing_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_device("auto") == torch.device("cpu")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         resolve_device("cuda")
+
+
+def test_evaluation_actions_use_the_midpoint_grid_without_noise() -> None:
+    agent = _agent(eval_quantiles=16)
+    obs = np.random.default_rng(1).normal(size=(64, OBS_DIM)).astype(np.float32)
+    first = agent.evaluation_actions(obs)
+    torch.manual_seed(123)  # no τ is drawn: another RNG state gives the same actions
+    assert np.array_equal(agent.evaluation_actions(obs), first)
+    with torch.no_grad():
+        tensor = torch.as_tensor(obs)
+        grid = agent.online.q_values_on_grid(tensor, 16)
+        taus = ((torch.arange(16) + 0.5) / 16).expand(64, 16)
+        assert torch.allclose(grid, agent.online(tensor, taus=taus)[0].mean(dim=1))
+        assert np.array_equal(first, grid.argmax(dim=1).numpy())
+        # The grid's mean is nearer the many-sample mean (Q) than a K = 16 sampled mean is.
+        many = agent.online.q_values(tensor, 8192)
+        sampled = agent.online.q_values(tensor, 16)
+        assert (grid - many).abs().mean() < (sampled - many).abs().mean()
+
+
+def test_evaluation_actions_fall_back_to_sampled_tau() -> None:
+    agent = _agent(eval_quantiles=0)
+    obs = np.random.default_rng(2).normal(size=(8, OBS_DIM)).astype(np.float32)
+    torch.manual_seed(5)
+    sampled = agent.evaluation_actions(obs)
+    torch.manual_seed(5)
+    assert np.array_equal(sampled, agent.greedy_actions(obs))

@@ -93,7 +93,7 @@ def test_rounds_run_episode_i_from_seed_plus_i() -> None:
     import gymnasium as gym
 
     class Greedy:
-        def greedy_actions(self, obs: Any) -> Any:
+        def evaluation_actions(self, obs: Any) -> Any:
             return (obs[:, 2] > 0).astype(int)  # push the cart towards the pole's lean
 
     def make_env() -> Any:

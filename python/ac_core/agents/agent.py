@@ -111,6 +111,16 @@ class IQNAgent:
         q = self.online.q_values(self._as_tensor(obs), self.config.n_quantiles_policy)
         return q.argmax(dim=1).cpu().numpy()
 
+    @torch.no_grad()
+    def evaluation_actions(self, obs: np.ndarray) -> np.ndarray:
+        """The policy as evaluated and deployed, for a batch [B, D] -> [B]: argmax of Q on the fixed τ grid
+        of ``eval_quantiles`` (sampled τ as when acting if it is 0). Acting keeps its K sampled τ: their
+        noise varies the data, where an evaluation should measure the policy itself."""
+        if self.config.eval_quantiles <= 0:
+            return self.greedy_actions(obs)
+        q = self.online.q_values_on_grid(self._as_tensor(obs), self.config.eval_quantiles)
+        return q.argmax(dim=1).cpu().numpy()
+
     def act(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         """Epsilon-greedy actions for a batch [B, D]; each row explores independently."""
         actions = self.greedy_actions(obs)

@@ -70,6 +70,13 @@ class IQNNetwork(nn.Module):
         """Q(s, .) as the mean over ``n_taus`` sampled quantiles: [B, A]."""
         return self(obs, n_taus)[0].mean(dim=1)
 
+    def q_values_on_grid(self, obs: torch.Tensor, n_taus: int) -> torch.Tensor:
+        """Q(s, .) as the mean over quantiles at the ``n_taus`` midpoints (k + 0.5)/n_taus: [B, A]. The
+        midpoint rule's error falls as 1/n² where sampling's noise falls as 1/√n, and it has no noise: two
+        actions a few tenths apart are ranked the same way every time."""
+        grid = (torch.arange(n_taus, device=obs.device, dtype=torch.float32) + 0.5) / n_taus
+        return self(obs, taus=grid.expand(obs.shape[0], n_taus))[0].mean(dim=1)
+
 
 def quantile_huber_loss(quantiles: torch.Tensor, taus: torch.Tensor, targets: torch.Tensor,
                         kappa: float) -> torch.Tensor:

@@ -33,6 +33,10 @@ class AgentConfig:
     n_quantiles: int = setting(32, low=1, high=MAX_QUANTILES, doc="N = N': online and target quantile samples")
     n_quantiles_policy: int = setting(32, low=1, high=MAX_QUANTILES,
                                       doc="K: quantile samples for acting and action selection")
+    eval_quantiles: int = setting(
+        32, low=0, high=MAX_QUANTILES,
+        doc="greedy evaluation (training's, ac-core eval, checkpoint demos): Q as the mean over a fixed grid "
+            "of this many tau at the midpoints (k + 0.5)/n, without sampling noise; 0: K sampled tau as acting")
     tau_sampling: str = setting("uniform", choices=("uniform", "stratified"),
                                 doc="tau for the loss: i.i.d. uniform or stratified-symmetric (needs even N)")
     n_cos: int = setting(64, low=1, high=MAX_HIDDEN, doc="cosines in the tau embedding")

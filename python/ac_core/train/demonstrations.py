@@ -132,7 +132,7 @@ def checkpoint_driver(checkpoint: str | Path) -> Driver:
     agent, _, _ = load_agent(checkpoint)
 
     def act(_env: Any, obs: np.ndarray) -> int:
-        return int(agent.greedy_actions(obs[None])[0])
+        return int(agent.evaluation_actions(obs[None])[0])
 
     return act
 

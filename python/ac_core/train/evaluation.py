@@ -6,7 +6,8 @@ driver's, and ``ac-core eval``'s — :func:`greedy_episodes`:
 - episode ``i`` starts from ``reset(seed=seed + i)``; a batch of ``E`` cars runs episodes ``i … i+E-1``
   together (a vector env's reset seeds car ``c`` with ``seed + c``), one round after another until
   ``episodes`` are done; cars past their episode's end keep moving with the batch but are not counted;
-- actions are greedy (argmax of the mean over ``n_quantiles_policy`` sampled τ), and the τ draws come
+- actions are greedy, the agent's ``evaluation_actions``: for IQN the argmax of Q on a fixed grid of
+  ``eval_quantiles`` τ (or, with 0, of the mean over ``n_quantiles_policy`` sampled τ); any τ draws come
   from a torch RNG forked and seeded with the round's seed, so an evaluation never changes the
   training run's draws and repeats exactly;
 - each ended episode gives an :class:`EpisodeRecord` (steps, return, its last info) and observers see
@@ -67,7 +68,7 @@ def greedy_episodes(env: BatchedEnv, agent: Any, episodes: int, seed: int,
             torch.manual_seed(round_seed)
             obs = env.reset(seed=round_seed)
             while active.any():
-                result = env.step(agent.greedy_actions(obs))
+                result = env.step(agent.evaluation_actions(obs))
                 counted = result.valid & active
                 for car in np.flatnonzero(counted):
                     records[car].steps += 1
