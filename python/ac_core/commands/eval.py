@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --save-rollouts: a top-down video of the best episode (mp4 needs ffmpeg)")
     p.add_argument("--video-speedup", type=float, default=1.0, metavar="X",
                    help="driven seconds per video second (default 1: real time; 4 renders a lap 4x faster)")
+    p.add_argument("--eval-quantiles", type=int, default=None, metavar="N",
+                   help="greedy actions from Q on a grid of N τ midpoints; 0: K sampled τ, as the run acted "
+                        "(default: the checkpoint's agent.eval_quantiles)")
     p.set_defaults(func=run)
 
 
@@ -36,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         print(f"ac-core eval: --episodes must be ≥ 1, got {args.episodes}", file=sys.stderr)
+        return 2
+    if args.eval_quantiles is not None and args.eval_quantiles < 0:
+        print(f"ac-core eval: --eval-quantiles must be ≥ 0 (0: sampled τ), got {args.eval_quantiles}", file=sys.stderr)
         return 2
     if not args.video_speedup > 0:
         print(f"ac-core eval: --video-speedup must be positive, got {args.video_speedup}", file=sys.stderr)
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["track"] = args.track
     summary = evaluate(args.checkpoint, args.episodes, args.save_rollouts, seed=args.seed,
                        env_overrides=overrides, plots=not args.no_plots, laps=args.laps, device=args.device,
-                       video=args.video, video_speedup=args.video_speedup)
+                       video=args.video, video_speedup=args.video_speedup, eval_quantiles=args.eval_quantiles)
 
     def fmt(v: float | None) -> str:
         return f"{v:.3f} s" if v is not None else "--"

@@ -95,13 +95,18 @@ class TelemetryObserver:
 def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, *, seed: int = 12345,
              env_overrides: dict[str, Any] | None = None, plots: bool = True, laps: int = 1,
              device: str = "cpu", echo: Any = print, video: str | None = None,
-             video_speedup: float = 1.0) -> dict[str, Any]:
+             video_speedup: float = 1.0, eval_quantiles: int | None = None) -> dict[str, Any]:
     """Greedy rollouts; with ``out_dir`` also summary.json, telemetry, plots and, when ``video`` is
     "gif" or "mp4", a top-down video of the best episode (fastest lap, else the longest drive),
-    ``video_speedup`` driven seconds per video second."""
+    ``video_speedup`` driven seconds per video second. ``eval_quantiles`` replaces the checkpoint's
+    ``agent.eval_quantiles`` (the τ grid of the greedy actions; 0: sampled τ)."""
+    import dataclasses
+
     from ac_core.env import AssettoCorsaEnv
 
     agent, cfg, ckpt = load_agent(checkpoint, device)
+    if eval_quantiles is not None:
+        agent.config = dataclasses.replace(agent.config, eval_quantiles=eval_quantiles)
     # The same evaluation as during training: flying laps with time for each (a run trained with
     # lap_start "random" and 60 s episodes would otherwise never time a lap); the caller's overrides win.
     overrides = {**evaluation_overrides(cfg.env, laps), **(env_overrides or {})}
@@ -157,6 +162,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
     summary["per_episode"] = [_episode_row(r) for r in results]
     summary["checkpoint"] = str(checkpoint)
     summary["checkpoint_step"] = ckpt.step
+    summary["eval_quantiles"] = agent.config.eval_quantiles
     summary["track"] = settings.track
     summary["backend"] = settings.backend
     summary["stopped_by"] = stopped_by
