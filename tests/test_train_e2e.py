@@ -76,11 +76,11 @@ def test_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--save-rollouts", str(runs), "--video", "gif",
                  "--video-speedup", "0"]) == 2
     assert "--video-speedup must be positive" in capsys.readouterr().err
-    # The evaluation's τ: the stored config's grid by default, sampled τ on request, a negative count refused.
-    assert summary["eval_quantiles"] == 32
+    # The evaluation's τ: the stored config's (sampled) by default, a grid on request, a negative count refused.
+    assert summary["eval_quantiles"] == 0
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--episodes", "1", "--no-plots", "--save-rollouts",
-                 str(tmp_path / "sampled"), "--eval-quantiles", "0"]) == 0
-    assert json.loads((tmp_path / "sampled" / "summary.json").read_text())["eval_quantiles"] == 0
+                 str(tmp_path / "grid"), "--eval-quantiles", "32"]) == 0
+    assert json.loads((tmp_path / "grid" / "summary.json").read_text())["eval_quantiles"] == 32
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(ck / "last.pt"), "--eval-quantiles", "-1"]) == 2
     assert "--eval-quantiles must be ≥ 0" in capsys.readouterr().err

@@ -34,7 +34,7 @@ class AgentConfig:
     n_quantiles_policy: int = setting(32, low=1, high=MAX_QUANTILES,
                                       doc="K: quantile samples for acting and action selection")
     eval_quantiles: int = setting(
-        32, low=0, high=MAX_QUANTILES,
+        0, low=0, high=MAX_QUANTILES,
         doc="greedy evaluation (training's, ac-core eval, checkpoint demos): Q as the mean over a fixed grid "
             "of this many tau at the midpoints (k + 0.5)/n, without sampling noise; 0: K sampled tau as acting")
     tau_sampling: str = setting("uniform", choices=("uniform", "stratified"),
