@@ -1,0 +1,162 @@
+"""The CPU run's plateau and the reference driver: what continuing past 1.5 M steps and the evaluation's
+τ do to the best lap on the built-in Spa.
+
+    python -m benchmarks.yardstick_plateau --out docs/results/plateau_spa
+
+1. Trains ``configs/iqn_spa_cpu.yaml`` to its 1.5 M steps with the replay saved (``train.save_replay``).
+2. Continues that run to ``--to`` steps (2 M) in three variants at once, each from the same last.pt and
+   replay.pt, one PyTorch thread each: ``control`` (the config as it is: ε 0.02, lr 5e-5), ``greedy``
+   (ε 0 from then on) and ``greedy_lr`` (ε 0 and lr 1e-5).
+3. Evaluates phase 1's best.pt and each variant's best.pt and last.pt with ``ac-core eval``'s protocol,
+   10 flying laps each, twice: with K sampled τ (as the runs acted and were evaluated) and on the fixed
+   32-τ grid (``--eval-quantiles 32``).
+
+Writes ``<out>.json`` (every training evaluation, every 10-lap evaluation, the reference driver's lap and
+its plan) and ``<out>.png`` (the training evaluations' best laps against steps). About 30 min for the
+first run and 30 min for the three continuations on a 2-core machine; ``--workdir`` keeps the runs, and
+``--summarise-only`` re-reads a workdir without training. docs/agent.md, "The plateau", has the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+CONFIG = "iqn_spa_cpu"
+VARIANTS: dict[str, list[str]] = {
+    "control": [],
+    "greedy": ["agent.epsilon_end=0.0"],
+    "greedy_lr": ["agent.epsilon_end=0.0", "agent.lr_end=1e-5"],
+}
+EVAL_EPISODES = 10
+GRID = 32
+
+
+def _train(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "ac_core.cli", "train", "--config", CONFIG, "--no-progress",
+                                 *args], stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait(processes: list[subprocess.Popen[bytes]], what: str) -> None:
+    codes = [p.wait() for p in processes]
+    if any(codes):
+        raise SystemExit(f"{what} failed (exit codes {codes}); see the train.log files in the workdir")
+
+
+def train(workdir: Path, seed: int, to_steps: int) -> None:
+    phase1 = workdir / "phase1"
+    phase1.mkdir(parents=True, exist_ok=True)
+    common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}"]
+    _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
+                  phase1 / "train.log")], "the 1.5 M-step run")
+    runs = []
+    for name, sets in VARIANTS.items():
+        run = workdir / name
+        (run / "ck").mkdir(parents=True, exist_ok=True)
+        for file in ("last.pt", "replay.pt", "best.pt", "config.yaml"):
+            shutil.copy2(phase1 / "ck" / file, run / "ck" / file)
+        extra = [item for s in sets for item in ("--set", s)]
+        runs.append(_train(["--out", str(run / "ck"), "--log-dir", str(run / "logs"), "--resume", *common,
+                            "--set", f"train.total_timesteps={to_steps}", "--set", "train.torch_threads=1",
+                            *extra], run / "train.log"))
+    _wait(runs, "a continuation")
+
+
+def _curve(logs: Path) -> list[dict[str, Any]]:
+    from ac_core.commands.curve import read_scalars
+
+    scalars = read_scalars(logs, ("eval/best_lap_time",))
+    if "eval/best_lap_time" not in scalars:
+        return []
+    steps, laps = scalars["eval/best_lap_time"]
+    return [{"step": int(s), "best_lap_s": None if math.isnan(v) else round(float(v), 3)}
+            for s, v in zip(steps, laps, strict=True)]
+
+
+def _ten_laps(checkpoint: Path, eval_quantiles: int) -> dict[str, Any]:
+    from ac_core.train.checkpoint_eval import evaluate
+
+    s = evaluate(checkpoint, EVAL_EPISODES, None, plots=False, echo=lambda *_: None, eval_quantiles=eval_quantiles)
+    return {"checkpoint_step": s["checkpoint_step"], "eval_quantiles": eval_quantiles,
+            "completed_laps": s["completed_laps"], "best_lap_s": s["best_lap_time_s"],
+            "mean_lap_s": s["mean_lap_time_s"], "off_track_events": s["off_track_events"],
+            "collisions": s["collisions"]}
+
+
+def summarise(workdir: Path) -> dict[str, Any]:
+    from ac_core.sim import driver_plan, reference_lap
+
+    reference = reference_lap("spa")
+    result: dict[str, Any] = {"reference_lap_s": round(reference.lap_time_s, 3),
+                              "planned_lap_s": round(driver_plan("spa").lap_time_s, 3), "runs": {}}
+    for name in ("phase1", *VARIANTS):
+        run = workdir / name
+        entry: dict[str, Any] = {"training_evaluations": _curve(run / "logs"), "ten_lap_evaluations": {}}
+        for which in ("best", "last") if name != "phase1" else ("best",):
+            for q in (0, GRID):
+                entry["ten_lap_evaluations"][f"{which}.pt, {'sampled' if q == 0 else f'grid {q}'}"] = (
+                    _ten_laps(run / "ck" / f"{which}.pt", q))
+        result["runs"][name] = entry
+    return result
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name, entry in result["runs"].items():
+        points = [(e["step"], e["best_lap_s"]) for e in entry["training_evaluations"] if e["best_lap_s"] is not None]
+        if points:
+            steps, laps = zip(*points, strict=True)
+            ax.plot(steps, laps, marker="o", markersize=3, lw=1, label="1.5 M run" if name == "phase1" else name)
+    reference = result["reference_lap_s"]
+    ax.axhline(reference, color="k", ls="--", lw=1, label=f"reference driver {reference} s")
+    ax.axhline(result["planned_lap_s"], color="0.5", ls=":", lw=1, label=f"its plan {result['planned_lap_s']} s")
+    ax.set_ylim(result["planned_lap_s"] - 2, 120)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("evaluation's best lap (s), sampled τ")
+    ax.set_title("iqn_spa_cpu past 1.5 M steps (benchmarks/yardstick_plateau.py)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="plateau_spa", help="writes <out>.json and <out>.png")
+    parser.add_argument("--workdir", default="plateau_runs", help="where the runs are trained (kept)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--to", type=int, default=2_000_000, help="env steps the continuations run to")
+    parser.add_argument("--summarise-only", action="store_true", help="evaluate the runs already in --workdir")
+    args = parser.parse_args(argv)
+    workdir = Path(args.workdir)
+    if not args.summarise_only:
+        train(workdir, args.seed, args.to)
+    result = summarise(workdir)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1))
+    plot(result, out.with_suffix(".png"))
+    for name, entry in result["runs"].items():
+        for label, e in entry["ten_lap_evaluations"].items():
+            mean = f"{e['mean_lap_s']:.2f} s" if e["mean_lap_s"] is not None else "--"
+            print(f"{name:>10} {label:<22} laps {e['completed_laps']:>2}/{EVAL_EPISODES}  mean {mean}")
+    print(f"reference {result['reference_lap_s']} s, its plan {result['planned_lap_s']} s; "
+          f"{out.with_suffix('.json')}, {out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
