@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import itertools
 import mmap
 import os
 import random
@@ -37,6 +38,7 @@ import pytest
 
 import ac_core
 from ac_core import _core, cli
+from ac_core.sim.process import pages_ready
 from ac_core.telemetry_stream import TelemetryStream, empty_frame
 
 from .bench_snapshot import ctypes_physics_struct
@@ -64,13 +66,18 @@ def sim_command_available() -> str | None:
     return None
 
 
+_starts = itertools.count()
+
+
 @contextlib.contextmanager
 def simulator(rt_priority: int = 0):
     """`ac-core sim` as its own process (under SCHED_FIFO `rt_priority` via chrt when asked); its prefix."""
     reason = sim_command_available()
     if reason:
         pytest.skip(reason)
-    prefix = f"acbenchsim{os.getpid()}_{rt_priority}_"
+    # A fresh prefix per start: a simulator killed before its SIGTERM handler was installed leaves its
+    # pages behind, and the next one under the same prefix would be read through the stale mapping.
+    prefix = f"acbenchsim{os.getpid()}_{rt_priority}_{next(_starts)}_"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(Path(ac_core.__file__).resolve().parents[1]), env.get("PYTHONPATH")])
@@ -83,11 +90,11 @@ def simulator(rt_priority: int = 0):
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60.0
-        while not _core.SharedPage.exists(prefix + "physics"):
+        while not pages_ready(prefix):  # all three pages, sized (the graphics page comes after physics)
             if proc.poll() is not None:
                 pytest.fail(f"`ac-core sim --prefix {prefix}` exited with {proc.returncode}: {proc.stderr.read()}")
             if time.monotonic() > deadline:
-                pytest.fail("`ac-core sim` did not publish its physics page within 60 s")
+                pytest.fail("`ac-core sim` did not publish its pages within 60 s")
             time.sleep(0.05)
         yield prefix
     finally:

@@ -215,3 +215,39 @@ def test_the_single_machine_path_does_not_import_ray() -> None:
     code = "import sys, ac_core, ac_core.train.loop, ac_core.train, ac_core.cli; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class SlowLink(FlakyLink):
+    """An up link that takes ``delay_s`` per push, as Ray Client on a loaded head did in CI."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.up.set()
+        self.delay_s = delay_s
+
+    def push(self, batch: TransitionBatch) -> int:
+        time.sleep(self.delay_s)
+        return super().push(batch)
+
+
+def test_flush_waits_for_a_slow_link_while_it_delivers_and_not_for_a_dead_one() -> None:
+    link = SlowLink(0.15)
+    transport = BufferedTransport(link, capacity_transitions=1000, retry_interval_s=0.05, weights_interval_s=0.05)
+    try:
+        for tag in range(8):
+            transport.push(batch_of(10, tag))
+        # 8 pushes × 0.15 s = 1.2 s, well past the 0.4 s without progress that flush gives up after.
+        assert transport.flush(0.4) == 0
+        assert [int(b.obs[0, 0]) for b in link.delivered] == list(range(8))
+        # A link that delivers nothing: flush gives up after timeout_s, with the transitions counted unsent.
+        link.up.clear()
+        transport.push(batch_of(10, 8))
+        assert transport.flush(0.3) == 10
+        # The overall limit holds even for a link that keeps delivering slowly.
+        link.up.set()
+        link.delay_s = 0.2
+        for tag in range(9, 20):
+            transport.push(batch_of(10, tag))
+        assert transport.flush(0.5, limit_s=0.6) > 0
+    finally:
+        transport.close()

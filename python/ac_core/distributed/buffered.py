@@ -131,14 +131,24 @@ class BufferedTransport:
         return changed
 
     # ----- shutdown ----------------------------------------------------------------------------
-    def flush(self, timeout_s: float) -> int:
-        """Wait up to ``timeout_s`` for the buffer to drain; returns the transitions still unsent."""
-        deadline = time.monotonic() + timeout_s
+    def flush(self, timeout_s: float, limit_s: float | None = None) -> int:
+        """Wait for the buffer to drain while it makes progress: up to ``timeout_s`` after the last batch
+        went out (a link that delivers slowly, as on a loaded head, is still waited for; a dead one is not),
+        and never longer than ``limit_s`` (default 8 × ``timeout_s``) in all. Returns the transitions
+        still unsent."""
+        now = time.monotonic()
+        give_up = now + (8.0 * timeout_s if limit_s is None else limit_s)
+        deadline = min(now + timeout_s, give_up)
         self._wake.set()
+        with self._lock:
+            queued = self._queued
         while time.monotonic() < deadline:
             with self._lock:
                 if not self._queued:
                     return 0
+                if self._queued < queued:  # a batch went out: the link is alive, keep waiting
+                    queued = self._queued
+                    deadline = min(time.monotonic() + timeout_s, give_up)
             time.sleep(0.05)
         with self._lock:
             return self._queued

@@ -172,7 +172,7 @@ def run_game_box(cluster: ClusterSettings, backend: str, sets: list[str], steps:
         with deferred_signals():
             if collector._steps_unpushed:
                 collector.push()
-            unsent = transport.flush(timeout_s=15.0)
+            unsent = transport.flush(timeout_s=15.0)  # 15 s without a batch going out, 2 min at most
             stats = transport.stats()
             collector.close()
     summary = {"steps": collector.total_env_steps, "pushed": stats.pushed_transitions,

@@ -171,13 +171,19 @@ def start_simulator(*, prefix: str, timeout_s: float = 30.0, **options: Any) -> 
             err = proc.stderr.read() if proc.stderr else ""
             raise SimulatorStartError(f"the simulator process exited with code {proc.returncode}: "
                                       f"{err.strip()[-2000:]}")
-        if all(_page_sized(prefix + kind) for kind in ("physics", "graphics", "static")):
+        if pages_ready(prefix):
             return proc
         time.sleep(0.05)
     proc.kill()
     proc.wait()
     raise SimulatorStartError(f"the simulator did not publish its pages within {timeout_s:.0f} s "
                               f"(options {json.dumps(options)})")
+
+
+def pages_ready(prefix: str) -> bool:
+    """True once the physics, graphics and static pages under ``prefix`` all exist and are sized: the
+    moment a reader may open them (waiting for one page's name is not enough, see _page_sized)."""
+    return all(_page_sized(prefix + kind) for kind in ("physics", "graphics", "static"))
 
 
 def _page_sized(name: str) -> bool:
