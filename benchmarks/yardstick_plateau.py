@@ -144,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir)
     if not args.summarise_only:
         train(workdir, args.seed, args.to)
+    missing = [str(workdir / name / "ck" / "best.pt") for name in ("phase1", *VARIANTS)
+               if not (workdir / name / "ck" / "best.pt").is_file()]
+    if missing:
+        raise SystemExit(f"yardstick_plateau: no runs to summarise ({', '.join(missing)} missing); "
+                         "run it without --summarise-only first, or point --workdir at its runs")
     result = summarise(workdir)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
