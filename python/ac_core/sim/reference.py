@@ -123,10 +123,9 @@ class ReferenceLap:
 def reference_lap(track: Any = "spa", *, weather: str = "clear", params: Any = None) -> ReferenceLap:
     """Drive one flying lap with the reference driver on ``track`` (name, path or Track); ``params``:
     the car (default FormulaAlpha2022; :func:`ac_core.sim.load_ac_car` for an AC car)."""
-    from ac_core.sim import VehicleParams, native_track, weather_names
+    from ac_core.sim import VehicleParams, native_track
 
-    if weather not in weather_names():
-        raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
+    _check_weather(weather)
     core = native_track(track)
     params = params if params is not None else VehicleParams()
     r = _core.run_reference_lap(core, params, weather)
@@ -164,10 +163,9 @@ class DriverPlan:
 def driver_plan(track: Any = "spa", *, weather: str = "clear", params: Any = None) -> DriverPlan:
     """The reference driver's plan on ``track`` (name, path or Track) for the car ``params`` (default
     FormulaAlpha2022) in ``weather``."""
-    from ac_core.sim import SimOptions, VehicleParams, native_track, weather_names
+    from ac_core.sim import SimOptions, VehicleParams, native_track
 
-    if weather not in weather_names():
-        raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
+    _check_weather(weather)
     core = native_track(track)
     options = SimOptions()
     options.weather = weather
@@ -176,6 +174,13 @@ def driver_plan(track: Any = "spa", *, weather: str = "clear", params: Any = Non
     speed = np.asarray(driver.speed_profile, dtype=np.float64)
     return DriverPlan(lap_time_s=float(driver.planned_lap_time), s=np.arange(speed.size) * float(driver.spacing),
                       speed_kmh=speed * 3.6)
+
+
+def _check_weather(weather: str) -> None:
+    from ac_core.sim import weather_names
+
+    if weather not in weather_names():
+        raise ValueError(f"unknown weather {weather!r}; valid values: {', '.join(weather_names())}")
 
 
 def plot_reference_lap(lap: ReferenceLap, path: str | os.PathLike[str]) -> None:
