@@ -21,6 +21,7 @@ raises :class:`RecordingError`, one line naming each file and how many samples i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -31,6 +32,8 @@ import shutil
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ac_core.errors import AcCoreError, InputError, describe_os_error
 
@@ -359,3 +362,63 @@ def write_json_array(jsonl: Path, out: Path) -> None:
     with open(jsonl) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     out.write_text(json.dumps(rows))
+
+
+def read_recording(path: str | Path) -> dict[str, np.ndarray]:
+    """The numeric columns of a recording this module wrote (``ac-core record``): ``.csv``, ``.jsonl``,
+    ``.json`` (a JSON array of rows) or ``.parquet`` (a merged file or a ``.parquet.parts`` folder), as
+    float64 arrays by column name; empty cells, nulls and text become NaN. Raises FileNotFoundError,
+    or ValueError naming a file that is not such a recording."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: recording not found (record one with `ac-core record --out STEM`)")
+    name = path.name.lower()
+    rows: list[dict[str, Any]] | None = None
+    if name.endswith(".parquet") or name.endswith(".parquet.parts"):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow (or use the .csv)") from None
+        table = pq.read_table(path)
+        return {c: _numeric(table.column(c).to_pylist()) for c in table.column_names}
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text recording (csv, jsonl, json or parquet)") from None
+    if name.endswith(".csv"):
+        header, *lines = list(csv.reader(io.StringIO(text)))
+        if not header:
+            raise ValueError(f"{path}: an empty CSV file, not a recording")
+        columns = list(zip(*lines, strict=True)) if lines else [() for _ in header]
+        return {c: _numeric(values) for c, values in zip(header, columns, strict=True)}
+    try:
+        if name.endswith(".jsonl"):
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        elif name.endswith(".json"):
+            loaded = json.loads(text)
+            rows = loaded if isinstance(loaded, list) else None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if rows is None or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: not a recording: use the .csv, .jsonl, .json or .parquet that `ac-core record` "
+                         "wrote")
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    return {k: _numeric([r.get(k) for r in rows]) for k in keys}
+
+
+def _numeric(values: Any) -> np.ndarray:
+    """One column as float64: numbers as they are, anything else (empty, null, text) NaN."""
+    try:  # the usual column: every cell a number (or its text)
+        return np.asarray(values, dtype=np.float64).reshape(len(values))
+    except (TypeError, ValueError):
+        pass
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if isinstance(v, bool):
+            out[i] = float(v)
+        elif isinstance(v, int | float):
+            out[i] = v
+        elif isinstance(v, str) and v:
+            with contextlib.suppress(ValueError):  # text that is not a number stays NaN
+                out[i] = float(v)
+    return out

@@ -23,8 +23,10 @@ RECORD_FIELDS = [
     "graphics.carCoordinates", "physics.speedKmh", "physics.gas", "physics.brake", "physics.steerAngle",
     "physics.gear", "physics.rpms", "physics.localVelocity", "physics.accG", "physics.localAngularVel",
     "physics.heading", "physics.numberOfTyresOut", "physics.carDamage", "graphics.currentSectorIndex",
-    "graphics.iLastTime",
+    "graphics.iLastTime", "physics.wheelSlip", "static.maxRpm",
 ]  # fmt: skip
+# The defaults hold every field a demonstration needs (`ac-core demo --from-recording`):
+# ac_core.env.backends.recording.NEEDED_FIELDS, checked in tests/test_recorded_demonstrations.py.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,12 +75,27 @@ def _video_track(track_arg: str | None, static: object) -> object:
                      "fast_lane.ai (content/tracks/<track>/ai/fast_lane.ai) or a TUMFTM .csv")
 
 
-def _columns(fields: list[tuple[str, str]], buffers: dict) -> list[tuple[str, str, int]]:
-    cols = []
-    for kind, name in fields:
-        size = buffers[kind][name].size
-        cols.append((kind, name, size))
-    return cols
+def row_layout(fields: list[tuple[str, str]], buffers: dict) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """(page kind, field, size) of each recorded field and the columns they make after ``t``: a field of
+    one value is its name, an array ``name_0`` … (what :func:`ac_core.telemetry_files.read_recording`
+    reads back)."""
+    layout = [(kind, name, int(buffers[kind][name].size)) for kind, name in fields]
+    columns = []
+    for _kind, name, size in layout:
+        columns += [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
+    return layout, columns
+
+
+def page_values(layout: list[tuple[str, str, int]], buffers: dict, row: dict) -> dict:
+    """Add the recorded fields' current values from the page ``buffers`` to ``row``."""
+    for kind, name, size in layout:
+        value = buffers[kind][name]
+        if size == 1:
+            row[name] = value.item()
+        else:
+            for i, v in enumerate(value.ravel().tolist()):
+                row[f"{name}_{i}"] = v
+    return row
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"ac-core record: {e}", file=sys.stderr)
             return 2
     ps = shm.PageSet(args.prefix)  # missing or unusable pages: one line from the CLI, exit 1
+    ps.read_static()  # constant in a session; the physics-rate rows take their static fields from here
     track = None
     if video_settings is not None:
         try:
@@ -137,10 +155,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     path_samples: dict[str, list[float]] = {"t": [], "x": [], "z": [], "speed": [], "gear": []}
     buffers = {"physics": ps.physics, "graphics": ps.graphics, "static": ps.static}
-    columns = ["t"]
-    layout = _columns(fields, buffers)
-    for _kind, name, size in layout:
-        columns += [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
+    layout, field_columns = row_layout(fields, buffers)
+    columns = ["t", *field_columns]
     try:
         # An unwritable target fails here, before anything is recorded (exit 2).
         writer = TelemetryWriter(Path(args.out), columns, formats, parquet_chunk_s=args.chunk_seconds)
@@ -164,14 +180,7 @@ def run(args: argparse.Namespace) -> int:
             path_samples["z"].append(float(coords[2]))
             path_samples["speed"].append(float(buffers["physics"]["speedKmh"]))
             path_samples["gear"].append(float(buffers["physics"]["gear"]))
-        for kind, name, size in layout:
-            value = buffers[kind][name]
-            if size == 1:
-                row[name] = value.item()
-            else:
-                for i, v in enumerate(value.ravel().tolist()):
-                    row[f"{name}_{i}"] = v
-        return row
+        return page_values(layout, buffers, row)
 
     next_check = start
     # SIGINT/SIGTERM/SIGHUP end a recording between samples (never in the middle of a row): the loop

@@ -140,15 +140,51 @@ def checkpoint_driver(checkpoint: str | Path) -> Driver:
 MAX_EPISODES_PER_LAP = 3  # a driver that leaves the track this often per lap asked for gives up
 
 
+class EpisodeTransitions:
+    """One driven episode as n-step transitions, with the laps it completed; :meth:`kept` cuts an episode
+    that ended off the track back to its last completed lap (the steps into a crash would teach the margin
+    loss to crash). Used for laps driven in the env (:func:`drive_laps`) and for recorded laps
+    (:mod:`ac_core.train.recordings`)."""
+
+    def __init__(self, n_step: int, gamma: float) -> None:
+        from ac_core.agents.replay import NStepAssembler
+
+        self.assembler = NStepAssembler(1, n_step, gamma)
+        self.start()
+
+    def start(self) -> None:
+        self.assembler.reset()  # nothing pending from an episode that ended at its last lap needed
+        self.rows: list[tuple[np.ndarray, ...]] = []
+        self.laps = self.steps = self.kept_steps = 0
+
+    def add(self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool,
+            truncated: bool, lap_completed: bool) -> None:
+        self.steps += 1
+        out = self.assembler.add(obs[None], np.array([action]), np.array([reward]), next_obs[None],
+                                 np.array([terminated]), np.array([truncated]))
+        if out is not None:  # one car: row k of the episode starts at its step k
+            self.rows.append(out)
+        if lap_completed:
+            self.laps += 1
+            self.kept_steps = self.steps
+
+    def kept(self, ended_off_track: bool) -> tuple[np.ndarray, ...] | None:
+        """The episode's transitions to keep (all of them, or up to its last lap when it ended off the
+        track); None when that leaves nothing."""
+        keep = self.kept_steps if ended_off_track else self.steps
+        if not keep or not self.rows:
+            return None
+        return tuple(np.concatenate([p[i] for p in self.rows])[:keep] for i in range(6))
+
+
 def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                echo: Callable[[str], None] = print) -> Demonstrations:
     """Drive ``laps`` complete flying laps of the config's env with ``driver`` ("reference" or a
     checkpoint path) and return them as n-step transitions (the driver's lap times are echoed).
 
-    An episode that ends off the track is cut back to its last completed lap (the steps into the crash
-    would teach the margin loss to crash) and the next episode starts (seed + 1, …), until ``laps``
-    laps are kept or ``MAX_EPISODES_PER_LAP × laps`` episodes have been driven."""
-    from ac_core.agents.replay import NStepAssembler
+    An episode that ends off the track is cut back to its last completed lap and the next episode starts
+    (seed + 1, …), until ``laps`` laps are kept or ``MAX_EPISODES_PER_LAP × laps`` episodes have been
+    driven."""
     from ac_core.env import AssettoCorsaEnv
     from ac_core.train.racing import LAP_SECONDS_ALLOWED, env_settings_from_config
 
@@ -164,37 +200,28 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
             raise DemonstrationError(f"env.action_set {settings.action_set!r} is continuous; demonstrations "
                                      "are stored as rows of a discrete action table")
         act = reference_driver(env) if driver == "reference" else checkpoint_driver(driver)
-        assembler = NStepAssembler(1, cfg.agent.n_step, cfg.agent.gamma)
+        episode = EpisodeTransitions(cfg.agent.n_step, cfg.agent.gamma)
         while laps_done < laps and episodes < MAX_EPISODES_PER_LAP * laps:
-            episode, laps_in_episode, kept_steps, steps = [], 0, 0, 0
             obs, info = env.reset(seed=seed + episodes)
-            assembler.reset()  # nothing pending from an episode that ended at its last lap needed
+            episode.start()
             episodes += 1
             done = terminated = False
             while not done:
                 action = act(env, obs)
                 next_obs, reward, terminated, truncated, info = env.step(action)
-                steps += 1
-                out = assembler.add(obs[None], np.array([action]), np.array([reward]), next_obs[None],
-                                    np.array([terminated]), np.array([truncated]))
-                if out is not None:  # one car: row k of the episode starts at its step k
-                    episode.append(out)
+                episode.add(obs, action, reward, next_obs, terminated, truncated, bool(info.get("lap_completed")))
                 if info.get("lap_completed"):
-                    laps_in_episode += 1
-                    kept_steps = steps
-                    echo(f"lap {laps_done + laps_in_episode}: {info.get('last_lap_time', float('nan')):.3f} s")
+                    echo(f"lap {laps_done + episode.laps}: {info.get('last_lap_time', float('nan')):.3f} s")
                 obs, done = next_obs, terminated or truncated
-                if laps_done + laps_in_episode == laps:  # enough: the laps after them are not asked for
+                if laps_done + episode.laps == laps:  # enough: the laps after them are not asked for
                     break
             if terminated:
-                echo(f"episode {episodes} left the track after {laps_in_episode} lap(s); its laps are kept, "
+                echo(f"episode {episodes} left the track after {episode.laps} lap(s); its laps are kept, "
                      "the unfinished one is dropped")
-            else:
-                kept_steps = steps
-            if laps_in_episode:
-                rows = [np.concatenate([p[i] for p in episode])[:kept_steps] for i in range(6)]
-                parts.append(tuple(rows))
-            laps_done += laps_in_episode
+            rows = episode.kept(ended_off_track=terminated)
+            if rows is not None:
+                parts.append(rows)
+            laps_done += episode.laps
         obs_dim, n_actions = int(np.prod(env.observation_space.shape)), int(env.action_space.n)
     finally:
         env.close()
@@ -203,9 +230,13 @@ def drive_laps(cfg: Any, laps: int, driver: str = "reference", seed: int = 0,
                                  "need a driver that laps at this control rate (a trained checkpoint)")
     if laps_done < laps:
         echo(f"the driver completed {laps_done} of {laps} laps in {episodes} episodes; those are kept")
+    return joined(parts, {**expected_meta(cfg, obs_dim, n_actions), "driver": str(driver), "laps": laps_done,
+                          "seed": seed, "episodes": episodes})
+
+
+def joined(parts: list[tuple[np.ndarray, ...]], meta: dict[str, Any]) -> Demonstrations:
+    """Episodes' kept transitions as one demonstration set."""
     arrays = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-    meta = {**expected_meta(cfg, obs_dim, n_actions), "driver": str(driver), "laps": laps_done, "seed": seed,
-            "episodes": episodes}
     return Demonstrations(*arrays, meta=meta)
 
 

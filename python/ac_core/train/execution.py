@@ -386,7 +386,7 @@ def startup(cfg: Any, given: Iterable[str], config_path: str, out: str | None,
     echo(f"ETA: {format_duration(total)} for {steps} — {throughput.describe()}; "
          f"with learning at {ratio:g} gradient step{'s' if ratio != 1 else ''} per env step: "
          f"{_rate(1 / eta.seconds_per_learning_step)} env steps/s; evaluations ≤ "
-         f"{format_duration(eta.seconds_per_evaluation)} each")
+         f"{format_duration(max(eta.seconds_per_evaluation, 1.0))} each")  # never "≤ 0 s"
     if tcfg.eta_advice_hours > 0:
         advice = eta_advice(plan, total, config_path, out, tcfg.eta_advice_hours)
         if advice:
