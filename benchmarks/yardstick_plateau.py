@@ -7,14 +7,18 @@
 2. Continues that run to ``--to`` steps (2 M) in three variants at once, each from the same last.pt and
    replay.pt, one PyTorch thread each: ``control`` (the config as it is: ε 0.02, lr 5e-5), ``greedy``
    (ε 0 from then on) and ``greedy_lr`` (ε 0 and lr 1e-5).
-3. Evaluates phase 1's best.pt and each variant's best.pt and last.pt with ``ac-core eval``'s protocol,
-   10 flying laps each, twice: with K sampled τ (as the runs acted and were evaluated) and on the fixed
-   32-τ grid (``--eval-quantiles 32``).
+3. Continues ``greedy`` (its last.pt and replay.pt) to ``--to-long`` steps (3 M) as ``greedy_long``, its
+   training evaluations on the fixed 32-τ grid (``agent.eval_quantiles``), so best.pt is chosen as it is
+   evaluated; ``--to-long 0`` skips it.
+4. Evaluates phase 1's best.pt and each continuation's best.pt and last.pt with ``ac-core eval``'s
+   protocol, 10 flying laps each, twice: with K sampled τ (as the runs acted) and on the fixed 32-τ grid
+   (``--eval-quantiles 32``).
 
 Writes ``<out>.json`` (every training evaluation, every 10-lap evaluation, the reference driver's lap and
 its plan) and ``<out>.png`` (the training evaluations' best laps against steps). About 30 min for the
-first run and 30 min for the three continuations on a 2-core machine; ``--workdir`` keeps the runs, and
-``--summarise-only`` re-reads a workdir without training. docs/agent.md, "The plateau", has the result.
+first run, 30 min for the three continuations and 25 min for the long one on a 2-core machine;
+``--workdir`` keeps the runs, and ``--summarise-only`` re-reads a workdir without training.
+docs/agent.md, "Beyond 1.5 M steps", has the result.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ VARIANTS: dict[str, list[str]] = {
     "greedy": ["agent.epsilon_end=0.0"],
     "greedy_lr": ["agent.epsilon_end=0.0", "agent.lr_end=1e-5"],
 }
+# The long continuation: from ``greedy``, evaluated on the τ grid while it trains.
+LONG, LONG_FROM = "greedy_long", "greedy"
 EVAL_EPISODES = 10
 GRID = 32
+LONG_SETTINGS = ["agent.epsilon_end=0.0", f"agent.eval_quantiles={GRID}"]
 
 
 def _train(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -50,23 +57,28 @@ def _wait(processes: list[subprocess.Popen[bytes]], what: str) -> None:
         raise SystemExit(f"{what} failed (exit codes {codes}); see the train.log files in the workdir")
 
 
-def train(workdir: Path, seed: int, to_steps: int) -> None:
+def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: list[str]) -> subprocess.Popen[bytes]:
+    """Continue the run in ``source`` (its last.pt and replay.pt) in ``run`` to ``to_steps``."""
+    (run / "ck").mkdir(parents=True, exist_ok=True)
+    for file in ("last.pt", "replay.pt", "best.pt", "config.yaml"):
+        shutil.copy2(source / "ck" / file, run / "ck" / file)
+    extra = [item for s in sets for item in ("--set", s)]
+    return _train(["--out", str(run / "ck"), "--log-dir", str(run / "logs"), "--resume", *common,
+                   "--set", f"train.total_timesteps={to_steps}", "--set", "train.torch_threads=1", *extra],
+                  run / "train.log")
+
+
+def train(workdir: Path, seed: int, to_steps: int, to_long: int) -> None:
     phase1 = workdir / "phase1"
     phase1.mkdir(parents=True, exist_ok=True)
     common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}"]
     _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
                   phase1 / "train.log")], "the 1.5 M-step run")
-    runs = []
-    for name, sets in VARIANTS.items():
-        run = workdir / name
-        (run / "ck").mkdir(parents=True, exist_ok=True)
-        for file in ("last.pt", "replay.pt", "best.pt", "config.yaml"):
-            shutil.copy2(phase1 / "ck" / file, run / "ck" / file)
-        extra = [item for s in sets for item in ("--set", s)]
-        runs.append(_train(["--out", str(run / "ck"), "--log-dir", str(run / "logs"), "--resume", *common,
-                            "--set", f"train.total_timesteps={to_steps}", "--set", "train.torch_threads=1",
-                            *extra], run / "train.log"))
-    _wait(runs, "a continuation")
+    _wait([_continue(phase1, workdir / name, common, to_steps, sets) for name, sets in VARIANTS.items()],
+          "a continuation")
+    if to_long:
+        _wait([_continue(workdir / LONG_FROM, workdir / LONG, common, to_long, LONG_SETTINGS)],
+              "the long continuation")
 
 
 def _curve(logs: Path) -> list[dict[str, Any]]:
@@ -96,9 +108,14 @@ def summarise(workdir: Path) -> dict[str, Any]:
     reference = reference_lap("spa")
     result: dict[str, Any] = {"reference_lap_s": round(reference.lap_time_s, 3),
                               "planned_lap_s": round(driver_plan("spa").lap_time_s, 3), "runs": {}}
-    for name in ("phase1", *VARIANTS):
+    for name in ("phase1", *VARIANTS, LONG):
         run = workdir / name
-        entry: dict[str, Any] = {"training_evaluations": _curve(run / "logs"), "ten_lap_evaluations": {}}
+        if name == LONG and not (run / "ck" / "best.pt").is_file():
+            continue  # run with --to-long 0
+        curve = _curve(run / "logs")
+        laps = [e["best_lap_s"] for e in curve if e["best_lap_s"] is not None]
+        entry: dict[str, Any] = {"training_evaluations": curve, "best_training_lap_s": min(laps) if laps else None,
+                                 "ten_lap_evaluations": {}}
         for which in ("best", "last") if name != "phase1" else ("best",):
             for q in (0, GRID):
                 entry["ten_lap_evaluations"][f"{which}.pt, {'sampled' if q == 0 else f'grid {q}'}"] = (
@@ -124,7 +141,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.axhline(result["planned_lap_s"], color="0.5", ls=":", lw=1, label=f"its plan {result['planned_lap_s']} s")
     ax.set_ylim(result["planned_lap_s"] - 2, 120)
     ax.set_xlabel("env steps")
-    ax.set_ylabel("evaluation's best lap (s), sampled τ")
+    ax.set_ylabel(f"evaluation's best lap (s); sampled τ, {LONG}: τ grid")
     ax.set_title("iqn_spa_cpu past 1.5 M steps (benchmarks/yardstick_plateau.py)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -139,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default="plateau_runs", help="where the runs are trained (kept)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--to", type=int, default=2_000_000, help="env steps the continuations run to")
+    parser.add_argument("--to-long", type=int, default=3_000_000,
+                        help=f"env steps the {LONG} continuation runs to (0: skip it)")
     parser.add_argument("--summarise-only", action="store_true", help="evaluate the runs already in --workdir")
     args = parser.parse_args(argv)
     workdir = Path(args.workdir)
     if not args.summarise_only:
-        train(workdir, args.seed, args.to)
+        train(workdir, args.seed, args.to, args.to_long)
     missing = [str(workdir / name / "ck" / "best.pt") for name in ("phase1", *VARIANTS)
                if not (workdir / name / "ck" / "best.pt").is_file()]
     if missing:
@@ -155,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".json").write_text(json.dumps(result, indent=1))
     plot(result, out.with_suffix(".png"))
     for name, entry in result["runs"].items():
+        print(f"{name:>11} best training evaluation: {entry['best_training_lap_s']} s")
         for label, e in entry["ten_lap_evaluations"].items():
             mean = f"{e['mean_lap_s']:.2f} s" if e["mean_lap_s"] is not None else "--"
             print(f"{name:>10} {label:<22} laps {e['completed_laps']:>2}/{EVAL_EPISODES}  mean {mean}")
