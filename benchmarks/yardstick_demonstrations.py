@@ -88,8 +88,13 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
     dist_ax.set_xlabel("env steps")
     dist_ax.set_ylabel("longest greedy drive (m)")
     laps_ax.legend(fontsize=8)
+    from matplotlib.ticker import FuncFormatter
+
+    last = max((e["step"] for run in runs for e in run["evaluations"]), default=1)
     for ax in (laps_ax, dist_ax):
         ax.grid(alpha=0.3)
+        ax.set_xlim(0, last * 1.03)  # both panels on the same steps, laps or not
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x / 1000:.0f} k"))
     fig.suptitle("Spa, configs/iqn_spa_cpu.yaml: demonstrations (benchmarks/yardstick_demonstrations.py)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
