@@ -364,6 +364,12 @@ def write_json_array(jsonl: Path, out: Path) -> None:
     out.write_text(json.dumps(rows))
 
 
+def field_columns(name: str, size: int) -> list[str]:
+    """The columns a recorded page field becomes: its name for one value, ``name_0`` … for an array
+    (what ``ac-core record`` writes and :func:`read_recording` reads back)."""
+    return [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
+
+
 def read_recording(path: str | Path) -> dict[str, np.ndarray]:
     """The numeric columns of a recording this module wrote (``ac-core record``): ``.csv``, ``.jsonl``,
     ``.json`` (a JSON array of rows) or ``.parquet`` (a merged file or a ``.parquet.parts`` folder), as

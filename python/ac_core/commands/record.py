@@ -76,14 +76,12 @@ def _video_track(track_arg: str | None, static: object) -> object:
 
 
 def row_layout(fields: list[tuple[str, str]], buffers: dict) -> tuple[list[tuple[str, str, int]], list[str]]:
-    """(page kind, field, size) of each recorded field and the columns they make after ``t``: a field of
-    one value is its name, an array ``name_0`` … (what :func:`ac_core.telemetry_files.read_recording`
-    reads back)."""
+    """(page kind, field, size) of each recorded field and the columns they make after ``t``
+    (:func:`ac_core.telemetry_files.field_columns`)."""
+    from ac_core.telemetry_files import field_columns
+
     layout = [(kind, name, int(buffers[kind][name].size)) for kind, name in fields]
-    columns = []
-    for _kind, name, size in layout:
-        columns += [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
-    return layout, columns
+    return layout, [column for _kind, name, size in layout for column in field_columns(name, size)]
 
 
 def page_values(layout: list[tuple[str, str, int]], buffers: dict, row: dict) -> dict:

@@ -58,7 +58,7 @@ def demonstrations_from_recordings(cfg: Any, paths: Sequence[str | Path],
         raise DemonstrationError("no recording given; record laps with `ac-core record --out STEM` first")
     track = load_track(settings.track)
     parts: list[tuple[np.ndarray, ...]] = []
-    totals = {"laps": 0, "episodes": 0, "frames": 0, "seconds": 0.0}
+    totals = {"laps": 0, "episodes": 0, "seconds": 0.0}
     obs_dim = n_actions = 0
     for path in paths:
         try:
@@ -67,7 +67,7 @@ def demonstrations_from_recordings(cfg: Any, paths: Sequence[str | Path],
             raise DemonstrationError(str(e)) from None
         found, obs_dim, n_actions = _replay(settings, frames, track, cfg, echo)
         parts += found["parts"]
-        for key in ("laps", "episodes", "frames", "seconds"):
+        for key in totals:
             totals[key] += found[key]
     if not parts:
         raise DemonstrationError(f"{', '.join(map(str, paths))}: no transitions to keep (every episode left the "
@@ -86,13 +86,13 @@ def _replay(settings: Any, frames: Any, track: Any, cfg: Any, echo: Callable[[st
     from ac_core.env.core import RacingCore
     from ac_core.env.settings import PHYSICS_HZ
 
+    _check_track(frames, track, settings.track)
     backend = RecordingBackend(settings, frames, track)
     core = RacingCore(settings, n=1, backend=backend)
     table = A.action_table(settings.action_set)
     idx0, rng = np.zeros(1, dtype=np.int64), np.random.default_rng(0)
     episode = EpisodeTransitions(cfg.agent.n_step, cfg.agent.gamma)
-    found: dict[str, Any] = {"parts": [], "laps": 0, "episodes": 0, "frames": len(frames), "seconds": 0.0}
-    _check_track(frames, track, settings.track)
+    found: dict[str, Any] = {"parts": [], "laps": 0, "episodes": 0, "seconds": 0.0}
     speed = frames.physics["speedKmh"]
     on_track = frames.physics["numberOfTyresOut"] <= settings.off_track_tyres
     for first, end in frames.stretches():

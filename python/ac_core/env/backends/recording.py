@@ -43,8 +43,9 @@ class RecordingFormatError(InputError, ValueError):
 
 
 def _columns_of(name: str, shape: tuple[int, ...]) -> list[str]:
-    size = int(np.prod(shape)) if shape else 1
-    return [name] if size == 1 else [f"{name}_{i}" for i in range(size)]
+    from ac_core.telemetry_files import field_columns
+
+    return field_columns(name, int(np.prod(shape)) if shape else 1)
 
 
 @dataclass
