@@ -27,18 +27,26 @@ TARGET = 1.05  # of the reference driver's lap
 
 
 def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: float, seed: int,
-            extra: list[str] | None = None, stop_at_first_lap: bool = False) -> dict[str, Any]:
-    """Record ``laps`` demonstration laps (none for 0), train until ``target_s`` (or the first lap) or
-    ``steps`` (``extra``: more ``section.key=value`` settings for the run)."""
+            extra: list[str] | None = None, stop_at_first_lap: bool = False,
+            prepared: Path | None = None) -> dict[str, Any]:
+    """Record ``laps`` demonstration laps (none for 0) or use the ``prepared`` set (``ac-core demo``'s .npz,
+    e.g. from ``--from-recording``), train until ``target_s`` (or the first lap) or ``steps`` (``extra``:
+    more ``section.key=value`` settings for the run)."""
     from ac_core.config import load_config, override
     from ac_core.train import train_racing
-    from ac_core.train.demonstrations import drive_laps
+    from ac_core.train.demonstrations import Demonstrations, drive_laps
 
     demo_info: dict[str, Any] = {}
     sets = [f"train.total_timesteps={steps}", f"train.eval_interval={eval_interval}", f"train.save_interval={steps}",
             f"train.seed={seed}", "train.progress=false", "train.keep_step_checkpoints=false",
             f"train.log_dir={workdir / 'logs'}", f"train.checkpoint_dir={workdir / 'checkpoints'}"]
-    if laps:
+    if prepared is not None:
+        demos = Demonstrations.load(prepared)
+        laps = int(demos.meta["laps"])
+        demo_info = {"transitions": len(demos), "laps": laps, "set": str(prepared),
+                     "driver": demos.meta.get("driver"), "recordings": demos.meta.get("recordings")}
+        sets.append(f"train.demonstrations={prepared}")
+    elif laps:
         cfg = load_config(CONFIG)
         started = time.perf_counter()
         demos = drive_laps(cfg, laps, "reference", seed=seed, echo=lambda _line: None)
@@ -77,6 +85,8 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
     fig, (laps_ax, dist_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs:
         label = f"{run['demonstration_laps']} demonstration laps"
+        if run["demonstrations"].get("set"):
+            label += f" ({Path(run['demonstrations']['set']).name})"
         steps = [e["step"] for e in run["evaluations"]]
         laps_ax.plot(steps, [e["best_lap_s"] if e["best_lap_s"] is not None else math.nan for e in run["evaluations"]],
                      marker="o", markersize=3, label=label)
@@ -103,7 +113,10 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--laps", type=int, nargs="+", default=[0, 1, 5, 20])
+    parser.add_argument("--laps", type=int, nargs="*", default=[0, 1, 5, 20],
+                        help="reference-driver laps per run (0: none; a bare --laps: no such runs)")
+    parser.add_argument("--demonstrations", metavar="NPZ", action="append", default=[], type=Path,
+                        help="also a run with this prepared set (ac-core demo, e.g. --from-recording laps.csv)")
     parser.add_argument("--steps", type=int, default=1_500_000, help="the cap per run (default: the config's 1.5 M)")
     parser.add_argument("--eval-interval", type=int, default=25_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -122,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for laps in args.laps:
-            runs.append(run_one(laps, Path(tmp) / f"laps{laps}", args.steps, args.eval_interval, target_s, args.seed,
-                                args.set if laps else [], args.stop == "first-lap"))
+        plan = [(laps, None) for laps in args.laps] + [(0, prepared) for prepared in args.demonstrations]
+        for index, (laps, prepared) in enumerate(plan):
+            with_demos = bool(laps) or prepared is not None
+            runs.append(run_one(laps, Path(tmp) / f"run{index}", args.steps, args.eval_interval, target_s, args.seed,
+                                args.set if with_demos else [], args.stop == "first-lap", prepared))
             result = {"config": CONFIG, "seed": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
                       "eval_interval": args.eval_interval, "cap_steps": args.steps, "stop": args.stop,
                       "runs": runs}
@@ -134,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return f"at {evaluation['step']:,} steps ({evaluation['wall_s']:.0f} s)" if evaluation else "not reached"
 
     for run in runs:
-        print(f"{run['demonstration_laps']:>2} demonstration laps: first lap {when(run['first_lap'])}, "
+        source = f" ({run['demonstrations']['set']})" if run["demonstrations"].get("set") else ""
+        print(f"{run['demonstration_laps']:>2} demonstration laps{source}: first lap {when(run['first_lap'])}, "
               f"≤ {TARGET:.0%} {when(run['target_reached'])}")
     return 0
 

@@ -3,6 +3,8 @@ replay with DQfD's large-margin loss, and a set recorded for another config is r
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from ac_core.agents.settings import AgentConfig
 from ac_core.cli import main
 from ac_core.config import load_config
 from ac_core.train.demonstrations import DemonstrationReplay, Demonstrations
+from ac_core.train.learners import InlineLearner
 
 TINY = """
 env: {lap_start: "random", control_hz: 10, max_episode_seconds: 6, action_set: "discrete_fine", n_envs: 2}
@@ -46,6 +49,34 @@ def test_the_demonstrations_stay_and_take_their_share_of_each_batch() -> None:
     assert (batch.indices[batch.expert > 0] == -1).all() and (batch.actions[batch.expert > 0] == 2).all()
     mixed.update_priorities(batch.indices, np.ones(16))  # demonstration rows are skipped
     assert mixed.state_dict()["size"] == 8  # a saved replay holds the agent's experience only
+
+
+def test_the_demonstrations_fade_out_over_demo_fade_steps() -> None:
+    """agent.demo_fade_steps: the batch share and the large-margin weight fall linearly to zero, set by the
+    learner at each env-step count (as the learning rate), and at weight zero the loss is the TD loss alone."""
+    mixed = DemonstrationReplay(ReplayBuffer(64, 4), _demos(100), share=0.5, fade_steps=1000)
+    rng = np.random.default_rng(2)
+    own = _demos(64, action=1)
+    mixed.add_batch(own.obs, own.actions, own.rewards, own.discounts, own.terminated, own.next_obs)
+    for step, rows, weight in ((0, 8, 1.0), (500, 4, 0.5), (1000, 0, 0.0), (5000, 0, 0.0)):
+        mixed.fade_to(step)
+        batch = mixed.sample(16, rng)
+        assert batch.expert is not None and batch.expert.sum() == rows and batch.expert_weight == weight, step
+    config = AgentConfig(hidden_units=16, n_quantiles=4, n_quantiles_policy=4, batch_size=16, learning_starts=0,
+                         demo_fade_steps=1000)
+    agent = IQNAgent(4, 5, config)
+    InlineLearner(agent, mixed, rng, lambda _step: 1e-3, lambda _step: 1.0).on_env_steps(1, 250)
+    assert mixed.weight == 0.75 and agent.gradient_steps == 1
+
+    mixed.fade_to(500)
+    batch = mixed.sample(16, rng)
+    batch.expert_weight = 0.0
+    twin = copy.deepcopy(agent)
+    torch.manual_seed(3)
+    faded = agent.learn(batch)["loss"]
+    torch.manual_seed(3)
+    plain = twin.learn(dataclasses.replace(batch, expert=None, expert_weight=1.0))["loss"]
+    assert faded == pytest.approx(plain)
 
 
 def test_the_large_margin_loss_ranks_the_demonstrated_action_first() -> None:

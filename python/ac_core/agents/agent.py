@@ -152,9 +152,10 @@ class IQNAgent:
         per_sample = quantile_huber_loss(quantiles, taus, targets, cfg.kappa)
         loss = (per_sample * self._as_tensor(batch.weights)).mean()
         margin_loss = None
-        if batch.expert is not None and cfg.demo_loss_weight > 0 and bool(np.any(batch.expert)):
+        margin_weight = cfg.demo_loss_weight * batch.expert_weight
+        if batch.expert is not None and margin_weight > 0 and bool(np.any(batch.expert)):
             margin_loss = self._large_margin_loss(quantiles_all.mean(dim=1), actions, self._as_tensor(batch.expert))
-            loss = loss + cfg.demo_loss_weight * margin_loss
+            loss = loss + margin_weight * margin_loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:

@@ -29,6 +29,7 @@ class ReplayBatch:
     indices: np.ndarray  # [B] int64, slots in the buffer (for priority updates)
     weights: np.ndarray  # [B] float32, importance weights (ones for uniform replay)
     expert: np.ndarray | None = None  # [B] float32, 1.0 for demonstration rows (ac_core.train.demonstrations)
+    expert_weight: float = 1.0  # the large-margin loss's share of its configured weight now (the demonstrations' fade)
 
 
 class ReplayBuffer:

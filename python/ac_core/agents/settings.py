@@ -66,6 +66,11 @@ class AgentConfig:
     demo_margin: float = setting(0.8, low=0.0, high=1000.0,
                                  doc="DQfD's large margin: the demonstrated action must lead the others by this")
     demo_loss_weight: float = setting(1.0, low=0.0, high=1000.0, doc="weight of the large-margin loss")
+    demo_fade_steps: int = setting(0, low=0, high=MAX_STEPS,
+                                   doc="with train.demonstrations: env steps over which the demonstrations' batch "
+                                       "share and large-margin weight fall linearly to zero, so a demonstrator "
+                                       "slower than the agent can become stops holding it to its pace (0: full "
+                                       "weight for the whole run, as DQfD)")
     demo_pretrain_steps: int = setting(2_000, low=0, high=10_000_000,
                                        doc="with train.demonstrations: gradient steps on the demonstrations "
                                            "alone before the first env step (DQfD's pre-training)")

@@ -27,6 +27,12 @@ to the quantile loss, so the demonstrated action is ranked first by at least m. 
 first env step the trainer takes ``agent.demo_pretrain_steps`` gradient steps on the set alone (DQfD's
 pre-training, :meth:`ac_core.train.learners.InlineLearner.pretrain`); the set also counts towards
 ``learning_starts``.
+
+A demonstrator slower than the agent can become holds it to its own pace: with the reference driver's
+10 Hz laps (112 % of the reference) kept at full weight, the agent lapped from 125 k steps but its best
+laps stayed at 110–112 % through 1.2 M steps (docs/agent.md, "Demonstrations"). ``agent.demo_fade_steps``
+lets both the batch share and the large-margin weight fall linearly to zero over that many env steps
+(:meth:`DemonstrationReplay.fade_to`), after which training is the agent's own experience alone.
 """
 
 from __future__ import annotations
@@ -247,8 +253,10 @@ class DemonstrationReplay:
     mixes ``share`` of each batch from the demonstrations and marks them in ``ReplayBatch.expert``,
     ``state_dict`` is the agent's replay only (the set is reloaded from its file)."""
 
-    def __init__(self, replay: ReplayBuffer, demos: Demonstrations, share: float) -> None:
+    def __init__(self, replay: ReplayBuffer, demos: Demonstrations, share: float, fade_steps: int = 0) -> None:
         self.replay, self.share = replay, float(share)
+        self.fade_steps = int(fade_steps)
+        self.weight = 1.0  # the demonstrations' weight now: 1 until the fade starts, 0 once it is over
         self.demos = ReplayBuffer(len(demos), replay.obs_dim)
         self.demos.add_batch(demos.obs, demos.actions, demos.rewards, demos.discounts, demos.terminated,
                              demos.next_obs)
@@ -259,8 +267,15 @@ class DemonstrationReplay:
     def add_batch(self, *transitions: np.ndarray) -> np.ndarray:
         return self.replay.add_batch(*transitions)
 
+    def fade_to(self, step: int) -> None:
+        """Set the demonstrations' weight for env step ``step`` (``agent.demo_fade_steps``; the learners
+        call it where they set the learning rate, so resumes and both learners follow the same fade)."""
+        if self.fade_steps > 0:
+            self.weight = max(0.0, 1.0 - step / self.fade_steps)
+
     def sample(self, batch_size: int, rng: np.random.Generator, beta: float = 1.0) -> ReplayBatch:
-        n_demo = batch_size if len(self.replay) == 0 else min(round(self.share * batch_size), batch_size)
+        share = self.share * self.weight
+        n_demo = batch_size if len(self.replay) == 0 else min(round(share * batch_size), batch_size)
         own = self.replay.sample(batch_size - n_demo, rng, beta) if n_demo < batch_size else None
         demo = self.demos.sample(n_demo, rng) if n_demo else None
         parts = [b for b in (own, demo) if b is not None]
@@ -271,6 +286,7 @@ class DemonstrationReplay:
         batch = ReplayBatch(*(np.concatenate([getattr(b, name) for b in parts]) for name in (
             "obs", "actions", "rewards", "discounts", "terminated", "next_obs", "indices", "weights")))
         batch.expert = expert
+        batch.expert_weight = self.weight
         batch.indices = np.where(expert > 0, -1, batch.indices)
         return batch
 
@@ -293,4 +309,4 @@ def with_demonstrations(replay: ReplayBuffer, cfg: Any, obs_dim: int, n_actions:
         return replay
     demos = Demonstrations.load(path)
     demos.check_fits(cfg, obs_dim, n_actions, str(path))
-    return DemonstrationReplay(replay, demos, cfg.agent.demo_share)
+    return DemonstrationReplay(replay, demos, cfg.agent.demo_share, cfg.agent.demo_fade_steps)

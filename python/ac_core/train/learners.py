@@ -35,6 +35,7 @@ from ac_core.agents.agent import IQNAgent
 from ac_core.agents.replay import ReplayBuffer
 from ac_core.errors import AcCoreError
 from ac_core.train.credit import UpdateCredit
+from ac_core.train.demonstrations import DemonstrationReplay
 
 METRIC_KEYS = ("loss", "q_mean", "quantile_spread", "grad_norm")  # what one update reports, as means
 
@@ -74,7 +75,7 @@ class InlineLearner:
         """Credit ``n_new`` env steps (the trainer's counter is now ``step``) and learn what is due."""
         due = self.credit.earn(n_new, len(self.replay))
         if due:
-            self.agent.set_learning_rate(self.learning_rate(step))
+            self._follow_schedules(step)
         for _ in range(due):
             self._one_update(step)
             self.credit.spend()
@@ -83,12 +84,18 @@ class InlineLearner:
         """``updates`` gradient steps before any env step (on what the replay holds then: the
         demonstrations), in the caller's thread; returns their seconds."""
         started = time.perf_counter()
-        self.agent.set_learning_rate(self.learning_rate(0))
+        self._follow_schedules(0)
         for _ in range(updates):
             self._one_update(0)
         return time.perf_counter() - started
 
     # -- shared logic ---------------------------------------------------------------------------
+    def _follow_schedules(self, step: int) -> None:
+        """What changes with the env-step count: the learning rate and the demonstrations' fade."""
+        self.agent.set_learning_rate(self.learning_rate(step))
+        if isinstance(self.replay, DemonstrationReplay):
+            self.replay.fade_to(step)
+
     def _sample(self, step: int) -> Any:
         return self.replay.sample(self.config.batch_size, self.rng, self.beta(step))
 
@@ -254,7 +261,7 @@ class ThreadedLearner(InlineLearner):
                     self.credit.spend()
                     step = self._step
                 with self._state_lock:
-                    self.agent.set_learning_rate(self.learning_rate(step))
+                    self._follow_schedules(step)
                     self._one_update(step)
                     self._publish_weights()
         except BaseException as exc:  # surfaced in the acting thread at its next call
