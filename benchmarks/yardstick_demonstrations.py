@@ -8,7 +8,11 @@ For each count it records the reference driver's laps at the config's 10 Hz (``a
 ``configs/iqn_spa_cpu.yaml`` with them (``train.demonstrations``; 0 = none) from the same seed,
 evaluates every ``--eval-interval`` steps and stops at the first evaluation at or under the target, or
 at ``--steps``. Writes ``<out>.json`` (every evaluation with its step and wall time) and ``<out>.png``.
-About 10–20 min per count on a 2-core machine; docs/agent.md, "Demonstrations", has the measured table.
+``--set agent.demo_fade_steps=400000`` fades the demonstrations out (kept at full weight they hold the
+agent near their own 112 %); ``--demonstrations NPZ`` adds a run with a prepared set, such as laps
+recorded with ``ac-core record`` and converted by ``ac-core demo --from-recording``. To the first lap
+about 5–10 min per count on a 2-core machine, to ≤ 105 % 20–30 min; docs/agent.md, "Demonstrations",
+has the measured tables.
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
         label = f"{run['demonstration_laps']} demonstration laps"
         if run["demonstrations"].get("set"):
             label += f" ({Path(run['demonstrations']['set']).name})"
+        if run["settings"]:
+            label += f", {' '.join(run['settings'])}"
         steps = [e["step"] for e in run["evaluations"]]
         laps_ax.plot(steps, [e["best_lap_s"] if e["best_lap_s"] is not None else math.nan for e in run["evaluations"]],
                      marker="o", markersize=3, label=label)
@@ -114,7 +120,8 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laps", type=int, nargs="*", default=[0, 1, 5, 20],
-                        help="reference-driver laps per run (0: none; a bare --laps: no such runs)")
+                        help="reference-driver laps per run (0: none; a bare --laps: no such runs, and with "
+                             "no --demonstrations either, only redraw <out>.png from <out>.json)")
     parser.add_argument("--demonstrations", metavar="NPZ", action="append", default=[], type=Path,
                         help="also a run with this prepared set (ac-core demo, e.g. --from-recording laps.csv)")
     parser.add_argument("--steps", type=int, default=1_500_000, help="the cap per run (default: the config's 1.5 M)")
@@ -126,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                              "first complete lap (shorter: time to the first lap only)")
     parser.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                         help="change a setting of the runs with demonstrations (e.g. agent.epsilon_start=0.1)")
+    parser.add_argument("--plot-with", metavar="JSON", action="append", default=[], type=Path,
+                        help="also draw the runs of this earlier result of this script in the figure")
     args = parser.parse_args(argv)
     from ac_core.sim.reference import reference_lap
 
@@ -134,8 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
+    earlier = [run for path in args.plot_with for run in json.loads(path.read_text())["runs"]]
+    plan = [(laps, None) for laps in args.laps] + [(0, prepared) for prepared in args.demonstrations]
+    if not plan:  # nothing to run: redraw <out>.png from <out>.json (with --plot-with's runs)
+        runs = json.loads(out.with_suffix(".json").read_text())["runs"]
+        plot(earlier + runs, reference_s, out.with_suffix(".png"))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
-        plan = [(laps, None) for laps in args.laps] + [(0, prepared) for prepared in args.demonstrations]
         for index, (laps, prepared) in enumerate(plan):
             with_demos = bool(laps) or prepared is not None
             runs.append(run_one(laps, Path(tmp) / f"run{index}", args.steps, args.eval_interval, target_s, args.seed,
@@ -144,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                       "eval_interval": args.eval_interval, "cap_steps": args.steps, "stop": args.stop,
                       "runs": runs}
             out.with_suffix(".json").write_text(json.dumps(result, indent=1))  # after each run: nothing lost
-            plot(runs, reference_s, out.with_suffix(".png"))
+            plot(earlier + runs, reference_s, out.with_suffix(".png"))
     def when(evaluation: dict[str, Any] | None) -> str:
         return f"at {evaluation['step']:,} steps ({evaluation['wall_s']:.0f} s)" if evaluation else "not reached"
 
