@@ -201,6 +201,9 @@ def test_cluster_options_are_checked_and_ray_is_named(monkeypatch: pytest.Monkey
 
     assert main(["train", "--config", "configs/iqn_spa_cpu.yaml", "--collectors", "2"]) == 2
     assert "--collectors and --local-cpus need --ray-address" in capsys.readouterr().err
+    assert main(["train", "--config", "configs/iqn_spa_cpu.yaml", "--ray-address", "local",
+                 "--set", "train.demonstrations=demo.npz"]) == 2
+    assert "training on a Ray cluster does not use demonstrations" in capsys.readouterr().err
     with pytest.raises(DistributedSetupError, match=r"--collectors = -1 is out of range; use an integer in \[0, 1024"):
         ScaleOutSettings(collectors=-1)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
