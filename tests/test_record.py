@@ -111,7 +111,9 @@ def test_record_at_physics_rate_drains_every_packet_of_a_simulator_at_time_scale
     assert missed, summary
     with open(out.with_suffix(".csv")) as f:
         ids = [int(r["packetId"]) for r in csv.DictReader(f)]
-    assert len(ids) > 2000, len(ids)  # ~6600 packets in 2 s at 10x
+    # ~6600 packets in 2 s at 10x on an idle machine; a loaded one runs the simulator behind its time
+    # scale (1969 seen in CI beside other work), so only ask for enough packets for the checks below to bite
+    assert len(ids) > 500, len(ids)
     assert all(b > a for a, b in itertools.pairwise(ids)), "each packet once, in order"
     assert ids[-1] - ids[0] + 1 == len(ids) + int(missed.group(1)), (ids[0], ids[-1], len(ids), summary)
     assert int(missed.group(2)) == 0, "the ring never fills in 2 s"
