@@ -30,7 +30,7 @@ pre-training, :meth:`ac_core.train.learners.InlineLearner.pretrain`); the set al
 
 A demonstrator slower than the agent can become holds it to its own pace: with the reference driver's
 10 Hz laps (112 % of the reference) kept at full weight, the agent lapped from 125 k steps but its best
-laps stayed at 110–112 % through 1.2 M steps (docs/agent.md, "Demonstrations"). ``agent.demo_fade_steps``
+laps stayed at 109–111 % through 1.2 M steps (docs/agent.md, "Demonstrations"). ``agent.demo_fade_steps``
 lets both the batch share and the large-margin weight fall linearly to zero over that many env steps
 (:meth:`DemonstrationReplay.fade_to`), after which training is the agent's own experience alone.
 """
@@ -254,9 +254,11 @@ class DemonstrationReplay:
     ``state_dict`` is the agent's replay only (the set is reloaded from its file)."""
 
     def __init__(self, replay: ReplayBuffer, demos: Demonstrations, share: float, fade_steps: int = 0) -> None:
+        from ac_core.agents.agent import LinearSchedule  # training's own schedules (torch is loaded there)
+
         self.replay, self.share = replay, float(share)
-        self.fade_steps = int(fade_steps)
-        self.weight = 1.0  # the demonstrations' weight now: 1 until the fade starts, 0 once it is over
+        self.fade = LinearSchedule(1.0, 0.0, int(fade_steps)) if fade_steps > 0 else None  # None: never fades
+        self.weight = 1.0  # the demonstrations' weight now: 1 at the start, 0 once the fade is over
         self.demos = ReplayBuffer(len(demos), replay.obs_dim)
         self.demos.add_batch(demos.obs, demos.actions, demos.rewards, demos.discounts, demos.terminated,
                              demos.next_obs)
@@ -270,8 +272,8 @@ class DemonstrationReplay:
     def fade_to(self, step: int) -> None:
         """Set the demonstrations' weight for env step ``step`` (``agent.demo_fade_steps``; the learners
         call it where they set the learning rate, so resumes and both learners follow the same fade)."""
-        if self.fade_steps > 0:
-            self.weight = max(0.0, 1.0 - step / self.fade_steps)
+        if self.fade is not None:
+            self.weight = self.fade(step)
 
     def sample(self, batch_size: int, rng: np.random.Generator, beta: float = 1.0) -> ReplayBatch:
         share = self.share * self.weight
