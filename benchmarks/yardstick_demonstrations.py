@@ -1,5 +1,6 @@
 """Demonstrations against none: env steps and wall time to the first complete lap and to ≤ 105 % of the
-reference driver on the built-in Spa, with 0, 1, 5 and 20 demonstration laps (the CPU config, one seed).
+reference driver on the built-in Spa, with 0, 1, 5 and 20 demonstration laps (the CPU config; ``--seed 0 1``
+runs every count once per seed).
 
     python -m benchmarks.yardstick_demonstrations --laps 0 1 5 20 --out docs/results/demonstrations_spa
 
@@ -76,10 +77,16 @@ def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: 
     result = train_racing(cfg, stop=stop)
     first = next((e for e in evaluations if e["best_lap_s"] is not None), None)
     reached = next((e for e in evaluations if e["best_lap_s"] is not None and e["best_lap_s"] <= target_s), None)
-    return {"demonstration_laps": laps, "demonstrations": demo_info, "settings": list(extra or []),
+    return {"demonstration_laps": laps, "seed": seed, "demonstrations": demo_info, "settings": list(extra or []),
             "evaluations": evaluations,
             "first_lap": first, "target_reached": reached, "env_steps": result.step,
             "gradient_steps": result.gradient_steps, "wall_seconds": round(time.perf_counter() - started, 1)}
+
+
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """The runs of an earlier result, each with its seed (results before per-run seeds kept one for all)."""
+    result = json.loads(path.read_text())
+    return [{"seed": result.get("seed"), **run} for run in result["runs"]]
 
 
 def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
@@ -87,8 +94,11 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
 
     plt = _pyplot()
     fig, (laps_ax, dist_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    several_seeds = len({run.get("seed") for run in runs}) > 1
     for run in runs:
         label = f"{run['demonstration_laps']} demonstration laps"
+        if several_seeds:
+            label += f", seed {run.get('seed')}"
         if run["demonstrations"].get("set"):
             label += f" ({Path(run['demonstrations']['set']).name})"
         if run["settings"]:
@@ -126,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also a run with this prepared set (ac-core demo, e.g. --from-recording laps.csv)")
     parser.add_argument("--steps", type=int, default=1_500_000, help="the cap per run (default: the config's 1.5 M)")
     parser.add_argument("--eval-interval", type=int, default=25_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0],
+                        help="train seeds; every count runs once per seed (default: 0)")
     parser.add_argument("--out", default="demonstrations_spa", help="writes <out>.json and <out>.png")
     parser.add_argument("--stop", choices=("target", "first-lap"), default="target",
                         help="end each run at the first evaluation at or under the target (default), or at the "
@@ -143,18 +154,19 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
-    earlier = [run for path in args.plot_with for run in json.loads(path.read_text())["runs"]]
-    plan = [(laps, None) for laps in args.laps] + [(0, prepared) for prepared in args.demonstrations]
+    earlier = [run for path in args.plot_with for run in load_runs(path)]
+    plan = [(laps, None, seed) for seed in args.seed for laps in args.laps]
+    plan += [(0, prepared, seed) for seed in args.seed for prepared in args.demonstrations]
     if not plan:  # nothing to run: redraw <out>.png from <out>.json (with --plot-with's runs)
-        runs = json.loads(out.with_suffix(".json").read_text())["runs"]
+        runs = load_runs(out.with_suffix(".json"))
         plot(earlier + runs, reference_s, out.with_suffix(".png"))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        for index, (laps, prepared) in enumerate(plan):
+        for index, (laps, prepared, seed) in enumerate(plan):
             with_demos = bool(laps) or prepared is not None
-            runs.append(run_one(laps, Path(tmp) / f"run{index}", args.steps, args.eval_interval, target_s, args.seed,
+            runs.append(run_one(laps, Path(tmp) / f"run{index}", args.steps, args.eval_interval, target_s, seed,
                                 args.set if with_demos else [], args.stop == "first-lap", prepared))
-            result = {"config": CONFIG, "seed": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
+            result = {"config": CONFIG, "seeds": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
                       "eval_interval": args.eval_interval, "cap_steps": args.steps, "stop": args.stop,
                       "runs": runs}
             out.with_suffix(".json").write_text(json.dumps(result, indent=1))  # after each run: nothing lost
@@ -164,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for run in runs:
         source = f" ({run['demonstrations']['set']})" if run["demonstrations"].get("set") else ""
-        print(f"{run['demonstration_laps']:>2} demonstration laps{source}: first lap {when(run['first_lap'])}, "
+        print(f"{run['demonstration_laps']:>2} demonstration laps{source}, seed {run['seed']}: "
+              f"first lap {when(run['first_lap'])}, "
               f"≤ {TARGET:.0%} {when(run['target_reached'])}")
     return 0
 
