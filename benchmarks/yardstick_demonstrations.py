@@ -103,6 +103,8 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
             label += f" ({Path(run['demonstrations']['set']).name})"
         if run["settings"]:
             label += f", {' '.join(run['settings'])}"
+        if run["demonstration_laps"] and not any("demo_fade_steps" in item for item in run["settings"]):
+            label += ", full weight"  # DQfD as configured: the set is never faded out
         steps = [e["step"] for e in run["evaluations"]]
         laps_ax.plot(steps, [e["best_lap_s"] if e["best_lap_s"] is not None else math.nan for e in run["evaluations"]],
                      marker="o", markersize=3, label=label)
