@@ -94,11 +94,11 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
 
     plt = _pyplot()
     fig, (laps_ax, dist_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    several_seeds = len({run.get("seed") for run in runs}) > 1
+    several_seeds = len({run["seed"] for run in runs}) > 1
     for run in runs:
         label = f"{run['demonstration_laps']} demonstration laps"
         if several_seeds:
-            label += f", seed {run.get('seed')}"
+            label += f", seed {run['seed']}"
         if run["demonstrations"].get("set"):
             label += f" ({Path(run['demonstrations']['set']).name})"
         if run["settings"]:

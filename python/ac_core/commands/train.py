@@ -71,10 +71,6 @@ def run(args: argparse.Namespace) -> int:
         sets.append("train.progress=false")
     if sets:
         cfg = override(cfg, sets)
-    if args.ray_address is not None and cfg.train.demonstrations:
-        # The cluster's replay shards hold collected experience only; a set there would be silently unused.
-        raise DistributedSetupError(f"train.demonstrations ({cfg.train.demonstrations}): training on a Ray cluster "
-                                    "does not use demonstrations; train without --ray-address to use them")
     if args.ray_address is not None:
         result = _train_on_cluster(args, cfg)
     else:

@@ -53,6 +53,10 @@ class ClusterTrainer:
             raise DistributedSetupError(
                 f"simulator collectors run the built-in simulator (env.backend sim), but this config has env.backend "
                 f"{cfg.env.backend!r}; use a sim config, or --collectors 0 and connect game boxes with `ac-core actor`")
+        if cfg.train.demonstrations:
+            # The cluster's replay shards hold collected experience only; a set there would be silently unused.
+            raise DistributedSetupError(f"train.demonstrations ({cfg.train.demonstrations}): training on a Ray "
+                                        "cluster does not use demonstrations; train without --ray-address to use them")
         self.cfg, self.cluster, self.scale, self.log = cfg, cluster, scale, log
         tcfg = cfg.train
         self.rng = np.random.default_rng(tcfg.seed)
