@@ -2,11 +2,12 @@
 τ do to the best lap on the built-in Spa.
 
     python -m benchmarks.yardstick_plateau --out docs/results/plateau_spa
+    python -m benchmarks.yardstick_plateau --seed 1 --variants greedy --out docs/results/plateau_spa_seed1
 
 1. Trains ``configs/iqn_spa_cpu.yaml`` to its 1.5 M steps with the replay saved (``train.save_replay``).
 2. Continues that run to ``--to`` steps (2 M) in three variants at once, each from the same last.pt and
    replay.pt, one PyTorch thread each: ``control`` (the config as it is: ε 0.02, lr 5e-5), ``greedy``
-   (ε 0 from then on) and ``greedy_lr`` (ε 0 and lr 1e-5).
+   (ε 0 from then on) and ``greedy_lr`` (ε 0 and lr 1e-5); ``--variants`` trains only those named.
 3. Continues ``greedy`` (its last.pt and replay.pt) to ``--to-long`` steps (3 M) as ``greedy_long``, its
    training evaluations on the fixed 32-τ grid (``agent.eval_quantiles``), so best.pt is chosen as it is
    evaluated; ``--to-long 0`` skips it.
@@ -68,13 +69,13 @@ def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: l
                   run / "train.log")
 
 
-def train(workdir: Path, seed: int, to_steps: int, to_long: int) -> None:
+def train(workdir: Path, seed: int, to_steps: int, to_long: int, variants: list[str]) -> None:
     phase1 = workdir / "phase1"
     phase1.mkdir(parents=True, exist_ok=True)
     common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}"]
     _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
                   phase1 / "train.log")], "the 1.5 M-step run")
-    _wait([_continue(phase1, workdir / name, common, to_steps, sets) for name, sets in VARIANTS.items()],
+    _wait([_continue(phase1, workdir / name, common, to_steps, VARIANTS[name]) for name in variants],
           "a continuation")
     if to_long:
         _wait([_continue(workdir / LONG_FROM, workdir / LONG, common, to_long, LONG_SETTINGS)],
@@ -103,15 +104,20 @@ def _ten_laps(checkpoint: Path, eval_quantiles: int) -> dict[str, Any]:
 
 
 def summarise(workdir: Path) -> dict[str, Any]:
+    import yaml
+
     from ac_core.sim import driver_plan, reference_lap
 
+    # The seed the runs were trained with, from the run's own config copy, so --summarise-only cannot mislabel it.
+    seed = yaml.safe_load((workdir / "phase1" / "ck" / "config.yaml").read_text(encoding="utf-8"))["train"]["seed"]
+
     reference = reference_lap("spa")
-    result: dict[str, Any] = {"reference_lap_s": round(reference.lap_time_s, 3),
+    result: dict[str, Any] = {"seed": seed, "reference_lap_s": round(reference.lap_time_s, 3),
                               "planned_lap_s": round(driver_plan("spa").lap_time_s, 3), "runs": {}}
     for name in ("phase1", *VARIANTS, LONG):
         run = workdir / name
-        if name == LONG and not (run / "ck" / "best.pt").is_file():
-            continue  # run with --to-long 0
+        if name != "phase1" and not (run / "ck" / "best.pt").is_file():
+            continue  # a variant left out with --variants, or the long one with --to-long 0
         curve = _curve(run / "logs")
         laps = [e["best_lap_s"] for e in curve if e["best_lap_s"] is not None]
         entry: dict[str, Any] = {"training_evaluations": curve, "best_training_lap_s": min(laps) if laps else None,
@@ -142,7 +148,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_ylim(result["planned_lap_s"] - 2, 120)
     ax.set_xlabel("env steps")
     ax.set_ylabel(f"evaluation's best lap (s); sampled τ, {LONG}: τ grid")
-    ax.set_title("iqn_spa_cpu past 1.5 M steps (benchmarks/yardstick_plateau.py)")
+    ax.set_title(f"iqn_spa_cpu past 1.5 M steps, seed {result['seed']} (benchmarks/yardstick_plateau.py)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -158,12 +164,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", type=int, default=2_000_000, help="env steps the continuations run to")
     parser.add_argument("--to-long", type=int, default=3_000_000,
                         help=f"env steps the {LONG} continuation runs to (0: skip it)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help=f"the continuations to train (all by default); {LONG} needs {LONG_FROM}")
     parser.add_argument("--summarise-only", action="store_true", help="evaluate the runs already in --workdir")
     args = parser.parse_args(argv)
+    if args.to_long and LONG_FROM not in args.variants:
+        parser.error(f"--to-long continues {LONG_FROM}: add it to --variants, or pass --to-long 0")
     workdir = Path(args.workdir)
     if not args.summarise_only:
-        train(workdir, args.seed, args.to, args.to_long)
-    missing = [str(workdir / name / "ck" / "best.pt") for name in ("phase1", *VARIANTS)
+        train(workdir, args.seed, args.to, args.to_long, args.variants)
+    missing = [str(workdir / name / "ck" / "best.pt") for name in ("phase1", *args.variants)
                if not (workdir / name / "ck" / "best.pt").is_file()]
     if missing:
         raise SystemExit(f"yardstick_plateau: no runs to summarise ({', '.join(missing)} missing); "
