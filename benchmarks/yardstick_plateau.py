@@ -5,9 +5,9 @@
     python -m benchmarks.yardstick_plateau --seed 1 --variants greedy --out docs/results/plateau_spa_seed1
 
 1. Trains ``configs/iqn_spa_cpu.yaml`` to its 1.5 M steps with the replay saved (``train.save_replay``).
-2. Continues that run to ``--to`` steps (2 M) in three variants at once, each from the same last.pt and
-   replay.pt, one PyTorch thread each: ``control`` (the config as it is: ε 0.02, lr 5e-5), ``greedy``
-   (ε 0 from then on) and ``greedy_lr`` (ε 0 and lr 1e-5); ``--variants`` trains only those named.
+2. Continues that run to ``--to`` steps (2 M) in three variants at once (one PyTorch thread each), each from
+   the same last.pt and replay.pt: ``control`` (the config as it is: ε 0.02, lr 5e-5), ``greedy`` (ε 0 from
+   then on) and ``greedy_lr`` (ε 0 and lr 1e-5); ``--variants`` trains only those named.
 3. Continues ``greedy`` (its last.pt and replay.pt) to ``--to-long`` steps (3 M) as ``greedy_long``, its
    training evaluations on the fixed 32-τ grid (``agent.eval_quantiles``), so best.pt is chosen as it is
    evaluated; ``--to-long 0`` skips it.
@@ -58,14 +58,20 @@ def _wait(processes: list[subprocess.Popen[bytes]], what: str) -> None:
         raise SystemExit(f"{what} failed (exit codes {codes}); see the train.log files in the workdir")
 
 
-def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: list[str]) -> subprocess.Popen[bytes]:
-    """Continue the run in ``source`` (its last.pt and replay.pt) in ``run`` to ``to_steps``."""
+def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: list[str],
+              alone: bool) -> subprocess.Popen[bytes]:
+    """Continue the run in ``source`` (its last.pt and replay.pt) in ``run`` to ``to_steps``.
+
+    Runs trained side by side get one PyTorch thread each, so they share the cores instead of fighting over
+    them; a run ``alone`` keeps ``ac-core train``'s own choice (all cores when that times faster)."""
     (run / "ck").mkdir(parents=True, exist_ok=True)
     for file in ("last.pt", "replay.pt", "best.pt", "config.yaml"):
         shutil.copy2(source / "ck" / file, run / "ck" / file)
     extra = [item for s in sets for item in ("--set", s)]
+    if not alone:
+        extra += ["--set", "train.torch_threads=1"]
     return _train(["--out", str(run / "ck"), "--log-dir", str(run / "logs"), "--resume", *common,
-                   "--set", f"train.total_timesteps={to_steps}", "--set", "train.torch_threads=1", *extra],
+                   "--set", f"train.total_timesteps={to_steps}", *extra],
                   run / "train.log")
 
 
@@ -75,10 +81,10 @@ def train(workdir: Path, seed: int, to_steps: int, to_long: int, variants: list[
     common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}"]
     _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
                   phase1 / "train.log")], "the 1.5 M-step run")
-    _wait([_continue(phase1, workdir / name, common, to_steps, VARIANTS[name]) for name in variants],
-          "a continuation")
+    _wait([_continue(phase1, workdir / name, common, to_steps, VARIANTS[name], alone=len(variants) == 1)
+           for name in variants], "a continuation")
     if to_long:
-        _wait([_continue(workdir / LONG_FROM, workdir / LONG, common, to_long, LONG_SETTINGS)],
+        _wait([_continue(workdir / LONG_FROM, workdir / LONG, common, to_long, LONG_SETTINGS, alone=True)],
               "the long continuation")
 
 
