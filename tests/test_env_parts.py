@@ -162,6 +162,26 @@ def test_truncation_by_time_and_laps() -> None:
     assert trunc[0] and t.last_lap_s[0] == pytest.approx(104.5) and t.best_lap_s[0] == pytest.approx(104.5)
 
 
+def test_a_lap_with_a_cut_is_timed_but_not_clean() -> None:
+    """AC's track limits: a lap in which more than ``off_track_tyres`` tyres went out, even for a sub-step
+    excursion well inside the grace time, counts as completed and timed but not clean; the next lap is
+    clean again unless the car crosses the line still off."""
+    t = _tracker(off_track_grace_s=1.0)
+    _update(t, laps=1, last_ms=104_000)  # a clean lap
+    assert t.last_lap_clean[0]
+    _update(t, laps=1, tyres=3, off_fraction=0.2, off_at_end=0.0)  # a brief cut, back on within the step
+    _update(t, laps=1)
+    _update(t, laps=2, last_ms=100_000)
+    assert t.last_lap_s[0] == pytest.approx(100.0) and not t.last_lap_clean[0] and t.best_lap_s[0] == 100.0
+    _update(t, laps=3, last_ms=103_000)  # the lap after it: clean
+    assert t.last_lap_clean[0]
+    _update(t, laps=4, last_ms=102_000, tyres=4)  # cut on the line: this lap and the next are cut
+    assert not t.last_lap_clean[0]
+    _update(t, laps=4, tyres=0)
+    _update(t, laps=5, last_ms=101_000)
+    assert not t.last_lap_clean[0]
+
+
 def test_observation_layout() -> None:
     s = make_settings()
     layout = ObservationLayout.for_settings(s)

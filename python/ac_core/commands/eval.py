@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"completed laps    {summary['completed_laps']}")
     print(f"best lap          {fmt(summary['best_lap_time_s'])}")
     print(f"mean lap          {fmt(summary['mean_lap_time_s'])}")
+    print(f"clean laps        {summary['clean_laps']} of {summary['completed_laps']}  (no off-track event in the lap;"
+          " AC counts one as a cut)")
+    if summary["clean_laps"] != summary["completed_laps"]:
+        print(f"best clean lap    {fmt(summary['best_clean_lap_time_s'])}")
     print(f"reference lap     {fmt(summary['reference_lap_time_s'])}")
     if summary["gap_to_reference_s"] is not None:
         print(f"gap to reference  {summary['gap_to_reference_s']:+.3f} s ({summary['best_lap_vs_reference']:.1%})")

@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     ended = f"stopped by {result.stop_reason}" if result.stop_reason else "finished"
     print(f"\n{ended} at step {result.step} ({result.episodes} episodes, {result.gradient_steps} gradient steps, "
           f"{result.wall_seconds:.0f} s); {result.checkpoint_account}")
-    print(f"best evaluation score {best} (lap time in s, or 1000 + metres short of a lap / 10)")
+    print(f"best evaluation score {best} (the best clean lap in s; every lap cut: 500 + lap; no lap: 1000 + "
+          "metres short / 10)")
     written = ", ".join(str(out / name) for name in ("last.pt", "best.pt") if (out / name).is_file()) or "none"
     print(f"checkpoints: {written}; TensorBoard: tensorboard --logdir {cfg.train.log_dir}")
     return 130 if result.interrupted else 0

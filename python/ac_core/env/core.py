@@ -213,6 +213,7 @@ class RacingCore:
             completed_laps=t.laps_in_episode.copy(),
             lap_completed=t.lap_completed.copy(),
             last_lap_time=t.last_lap_s.copy(),
+            last_lap_clean=t.last_lap_clean.copy(),
             best_lap_time=t.best_lap_s.copy(),
             off_track_events=t.off_track_events.copy(),
             collisions=t.collisions.copy(),

@@ -7,6 +7,11 @@ Off-track and damage come from the step's aggregates over all of its physics fra
 (``ac_core.env.step_frames``): an excursion that starts and ends between two steps is an off-track
 event, and adds its share of the step to the off-track time.
 Truncated: ``max_episode_seconds`` of simulated time, or ``max_laps`` completed laps.
+
+A completed lap is *clean* when no off-track event touched it — AC's track limits, where more than two
+tyres out (``off_track_tyres``) is a cut that invalidates the lap. Lap times count every lap; the clean
+ones are kept apart because a policy can learn that a brief cut (shorter than the grace time, so
+the episode goes on) is faster, e.g. straight through Spa's Bus Stop chicane.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class EpisodeTracker:
         self.last_lap_s = np.full(n, np.nan)
         self.best_lap_s = np.full(n, np.nan)
         self.lap_completed = np.zeros(n, dtype=bool)
+        self.lap_cut = np.zeros(n, dtype=bool)  # an off-track event in the lap being driven
+        self.last_lap_clean = np.zeros(n, dtype=bool)  # the last completed lap had none
         self.episode_return = np.zeros(n)
         self.speed_sum = np.zeros(n)
         self.steps = np.zeros(n, dtype=np.int64)
@@ -47,6 +54,8 @@ class EpisodeTracker:
         for arr in (self.off_track_events, self.collisions, self.laps_in_episode, self.steps):
             arr[idx] = 0
         self.was_off[idx] = False
+        self.lap_cut[idx] = False
+        self.last_lap_clean[idx] = False
         self.lap_completed[idx] = False
         self.last_lap_s[idx] = np.nan
         self.best_lap_s[idx] = np.nan
@@ -81,6 +90,8 @@ class EpisodeTracker:
 
         off = max_tyres_out > s.off_track_tyres
         self.off_track_events += off & ~self.was_off
+        # A step with an excursion is charged to the lap it completes (if any): the conservative side.
+        self.lap_cut |= off
         # Off at the step's end only if its newest frame was: a sub-step excursion that ended before
         # the step did is one event, and going off again in the next step is another.
         self.was_off = off_at_end > 0
@@ -94,6 +105,9 @@ class EpisodeTracker:
         valid = self.lap_completed & (last_lap_ms > 0)
         lap_s = last_lap_ms / 1000.0
         self.last_lap_s = np.where(valid, lap_s, self.last_lap_s)
+        self.last_lap_clean = np.where(valid, ~self.lap_cut, self.last_lap_clean)
+        # The next lap starts cut if the car crosses the line still off the track.
+        self.lap_cut = np.where(self.lap_completed, self.was_off, self.lap_cut)
         self.best_lap_s = np.where(valid & ~(self.best_lap_s <= lap_s), lap_s, self.best_lap_s)
         self.laps_in_episode += self.lap_completed
         self.laps = completed_laps.astype(np.int64)

@@ -111,7 +111,8 @@ class AssettoCorsaEnv(gym.Env):
     ``reward_progress``, ``reward_time``, ``reward_off_track``, ``reward_collision``, ``reward_smoothness``
     (this step's terms), ``speed_kmh``, ``s`` (metres along the lap), ``lateral`` (m, + left), ``tyres_out``,
     ``completed_laps`` (this episode), ``lap_completed`` (a lap ended this step), ``last_lap_time`` and
-    ``best_lap_time`` (s, this episode's; left out until a lap is timed), ``off_track_events``, ``collisions``,
+    ``best_lap_time`` (s, this episode's; left out until a lap is timed), ``last_lap_clean`` (no off-track
+    event in the last completed lap: AC's track limits), ``off_track_events``, ``collisions``,
     ``episode_time`` (s), ``episode_return``, ``avg_speed_kmh``, ``distance`` (m of progress this episode),
     ``normalized_position`` (AC's 0..1 lap position), ``raw`` (a dict of the car's page fields), and on
     the live backends ``timing`` (a dict: the step's real timing, e.g. ``lateness_ms``, ``paused_s``; with

@@ -184,6 +184,7 @@ def evaluate(checkpoint: str | Path, episodes: int, out_dir: str | Path | None, 
 def _episode_row(record: EpisodeRecord) -> dict[str, Any]:
     info = record.final_info
     return {"index": record.index, "seed": record.seed, "steps": record.steps, "laps": list(record.laps),
+            "clean_laps": list(record.clean_laps),
             "off_track_events": int(info.get("off_track_events", 0)), "collisions": int(info.get("collisions", 0)),
             "avg_speed_kmh": float(info.get("avg_speed_kmh", 0.0)), "cumulative_reward": record.total_reward,
             "distance_m": float(info.get("distance", 0.0)), "ended_by": ended_by(record)}

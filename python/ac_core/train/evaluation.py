@@ -31,6 +31,7 @@ from ac_core.train.batched_env import BatchedEnv, BatchStep, StepMetricsHook
 
 EVAL_SEED_OFFSET = 1_000_003  # a run's evaluation episodes are seeded train.seed + this: apart from training's
 NO_LAP_SCORE = 1000.0  # the score of an evaluation without a lap: 1000 + metres short of a lap / 10
+CUT_LAP_SCORE = 500.0  # the score of one whose every lap was cut: 500 + its best lap (s)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class EpisodeRecord:
     final_info: dict[str, Any] = field(default_factory=dict)  # the episode's last info (one env's layout)
     truncated: bool = False  # ended by a limit (time, laps) rather than terminated
     laps: list[float] = field(default_factory=list)  # completed lap times, s (filled by LapObserver)
+    clean_laps: list[float] = field(default_factory=list)  # those with no off-track event (AC's track limits)
 
 
 class StepObserver(Protocol):
@@ -85,7 +87,8 @@ def greedy_episodes(env: BatchedEnv, agent: Any, episodes: int, seed: int,
 
 
 class LapObserver:
-    """Collects each episode's completed lap times (``lap_completed`` with a valid ``last_lap_time``)."""
+    """Collects each episode's completed lap times (``lap_completed`` with a valid ``last_lap_time``), and
+    apart the clean ones (``last_lap_clean``: no off-track event in the lap)."""
 
     def on_step(self, result: BatchStep, counted: np.ndarray, episodes: list[EpisodeRecord]) -> None:
         done = np.asarray(result.infos.get("lap_completed", np.zeros(len(counted))), dtype=bool)
@@ -94,9 +97,12 @@ class LapObserver:
             # An episode that ended this step was reset: its last lap is in final_info.
             done = np.where(ended, np.asarray(result.infos["final_info"].get("lap_completed", done), dtype=bool), done)
         for car in np.flatnonzero(done & counted):
-            lap = result.info_for(int(car)).get("last_lap_time")
+            info = result.info_for(int(car))
+            lap = info.get("last_lap_time")
             if lap is not None and np.isfinite(lap):
                 episodes[car].laps.append(float(lap))
+                if info.get("last_lap_clean", True):  # an env without the key has no track limits to keep
+                    episodes[car].clean_laps.append(float(lap))
 
 
 class StepMetricsObserver:
@@ -122,11 +128,16 @@ def return_metrics(records: list[EpisodeRecord]) -> dict[str, float]:
             "eval/mean_length": float(np.mean([r.steps for r in records])), "eval/episodes": float(len(records))}
 
 
-def score_from(best_lap_s: float | None, max_distance_m: float, track_length_m: float) -> float:
-    """The racing evaluation's score (lower is better): the best lap in seconds, or without one
-    ``1000 + metres short of a lap / 10`` — further is better before any lap, any lap beats none."""
+def score_from(best_clean_lap_s: float | None, best_lap_s: float | None, max_distance_m: float,
+               track_length_m: float) -> float:
+    """The racing evaluation's score (lower is better): the best clean lap in seconds; if every lap was
+    cut, ``500 + the best lap``; without a lap, ``1000 + metres short of a lap / 10``. So a lap AC would
+    count beats any cut one (a cut can be seconds faster: best.pt must not be chosen for it), a cut lap
+    beats none, and before any lap further is better."""
+    if best_clean_lap_s is not None and np.isfinite(best_clean_lap_s):
+        return float(best_clean_lap_s)
     if best_lap_s is not None and np.isfinite(best_lap_s):
-        return float(best_lap_s)
+        return CUT_LAP_SCORE + float(best_lap_s)
     return NO_LAP_SCORE + max(0.0, track_length_m - max_distance_m) / 10.0
 
 
@@ -145,6 +156,8 @@ def racing_summary(records: list[EpisodeRecord], track_length_m: float,
     """Lap times, incidents, speed and reward over the episodes (``ac-core eval``'s summary.json)."""
     laps = [t for r in records for t in r.laps]
     best = min(laps) if laps else None
+    clean = [t for r in records for t in r.clean_laps]
+    best_clean = min(clean) if clean else None
 
     def total(key: str) -> int:
         return int(sum(int(r.final_info.get(key, 0)) for r in records))
@@ -156,6 +169,9 @@ def racing_summary(records: list[EpisodeRecord], track_length_m: float,
         "completed_laps": len(laps),
         "best_lap_time_s": best,
         "mean_lap_time_s": float(np.mean(laps)) if laps else None,
+        "clean_laps": len(clean),
+        "best_clean_lap_time_s": best_clean,
+        "mean_clean_lap_time_s": float(np.mean(clean)) if clean else None,
         "off_track_events": total("off_track_events"),
         "collisions": total("collisions"),
         "avg_speed_kmh": float(np.mean([r.final_info.get("avg_speed_kmh", 0.0) for r in records])) if n else 0.0,
@@ -163,20 +179,24 @@ def racing_summary(records: list[EpisodeRecord], track_length_m: float,
         "mean_episode_reward": float(np.mean([r.total_reward for r in records])) if n else 0.0,
         "mean_distance_m": float(np.mean(distances)) if n else 0.0,
         "max_distance_m": float(max(distances)) if n else 0.0,
-        "score": score_from(best, max(distances) if n else 0.0, track_length_m),
+        "score": score_from(best_clean, best, max(distances) if n else 0.0, track_length_m),
         "reference_lap_time_s": reference_lap_s,
         "gap_to_reference_s": (best - reference_lap_s) if best is not None and reference_lap_s else None,
         "best_lap_vs_reference": (best / reference_lap_s) if best is not None and reference_lap_s else None,
+        "best_clean_lap_vs_reference": (best_clean / reference_lap_s) if best_clean is not None and reference_lap_s
+        else None,
     }
 
 
 def racing_metrics(summary: Mapping[str, Any]) -> dict[str, float]:
     """The racing summary as TensorBoard scalars (incidents per episode; ``eval/score`` decides best.pt)."""
     n = max(int(summary["episodes"]), 1)
-    best = summary["best_lap_time_s"]
+    best, best_clean = summary["best_lap_time_s"], summary["best_clean_lap_time_s"]
     return {
         "eval/score": float(summary["score"]),
         "eval/best_lap_time": float(best) if best is not None else float("nan"),
+        "eval/best_clean_lap_time": float(best_clean) if best_clean is not None else float("nan"),
+        "eval/clean_laps": float(summary["clean_laps"]),
         "eval/mean_return": float(summary["mean_episode_reward"]),
         "eval/completed_laps": float(summary["completed_laps"]),
         "eval/off_track_events": summary["off_track_events"] / n,
