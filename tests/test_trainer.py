@@ -258,3 +258,23 @@ def test_prioritized_replay_and_vector_envs_train(tmp_path: Path) -> None:
     # Autoreset slots are not counted as steps: each env made step / 3 real steps of 10-step episodes.
     assert result.step % 3 == 0 and result.episodes == 3 * (result.step // 3 // 10)
     assert trainer.replay.tree.total() > 0
+
+
+def test_a_resume_scored_by_another_rule_drops_the_best_score_and_says_so() -> None:
+    """A best saved under the old racing score (the best lap, cut or not) cannot be compared with clean-lap
+    scores: loading it under another rule warns and leaves the best to the next evaluation."""
+    from ac_core.train.racing import SCORE_RULE
+    from ac_core.train.run_state import RunState
+
+    saved = RunState(100, 100, "eval/score", lower_is_better=True, score_rule=SCORE_RULE)
+    saved.best_score = 97.763
+    same = RunState(100, 100, "eval/score", lower_is_better=True, score_rule=SCORE_RULE)
+    same.load_metadata(2_700_000, saved.to_metadata())
+    assert same.best_score == pytest.approx(97.763)
+
+    old = {k: v for k, v in saved.to_metadata().items() if k != "score_rule"}  # a checkpoint from before rules
+    resumed = RunState(100, 100, "eval/score", lower_is_better=True, score_rule=SCORE_RULE)
+    with pytest.warns(UserWarning, match="scored by another rule"):
+        resumed.load_metadata(2_700_000, old)
+    assert resumed.best_score is None and resumed.step == 2_700_000
+    assert resumed.record_evaluation({"eval/score": 103.2})  # a clean 1:43.2 is the new best

@@ -42,7 +42,7 @@ from ac_core.run_directory import RunDirectory, finish_run
 from ac_core.stop_signals import run_outcome, stop_signals
 from ac_core.train.learners import METRIC_KEYS
 from ac_core.train.loop import TrainResult
-from ac_core.train.racing import SCORE_KEY, env_spaces
+from ac_core.train.racing import SCORE_KEY, SCORE_RULE, env_spaces
 from ac_core.train.run_state import RunCheckpoints, RunState
 
 
@@ -62,7 +62,8 @@ class ClusterTrainer:
         self.rng = np.random.default_rng(tcfg.seed)
         self.epsilon = LinearSchedule(cfg.agent.epsilon_start, cfg.agent.epsilon_end, cfg.agent.epsilon_decay_steps)
         self.checkpoint_dir = Path(tcfg.checkpoint_dir)
-        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, SCORE_KEY, lower_is_better=True)
+        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, SCORE_KEY, lower_is_better=True,
+                              score_rule=SCORE_RULE)
         self.checkpoints = RunCheckpoints(self.checkpoint_dir, cfg, self.state, self.rng)
         self.lost_steps = 0
         self.restarts = [0] * scale.collectors

@@ -23,11 +23,11 @@ def train_racing(cfg: Any, resume: bool = False, force: bool = False, eta: Any =
     (``eta``: an :class:`~ac_core.train.execution.EtaModel` measured at start, for the progress bar;
     ``stop``: called with each evaluation's metrics, True ends the run there)."""
     from ac_core.train.loop import Trainer, TrainerHooks
-    from ac_core.train.racing import SCORE_KEY, lap_metrics, make_env_factory, racing_evaluator
+    from ac_core.train.racing import SCORE_KEY, SCORE_RULE, lap_metrics, make_env_factory, racing_evaluator
 
     factory, _ = make_env_factory(cfg)
     hooks = TrainerHooks(step_metrics=lap_metrics, score_key=SCORE_KEY, lower_is_better=True,
-                         evaluate=racing_evaluator(cfg), stop=stop)
+                         score_rule=SCORE_RULE, evaluate=racing_evaluator(cfg), stop=stop)
     trainer = Trainer(cfg, factory, hooks=hooks)
     if eta is not None:
         trainer.eta = eta

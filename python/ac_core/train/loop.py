@@ -60,6 +60,7 @@ class TrainerHooks:
     evaluate: EvaluateHook | None = None  # replaces the default Evaluator (greedy episodes, mean return)
     score_key: str = "eval/mean_return"  # which evaluation metric decides best.pt
     lower_is_better: bool = False  # True for lap times
+    score_rule: str = ""  # names what the score means, so a resume scored by another rule drops its best
     stop: Callable[[Mapping[str, float]], bool] | None = None  # early stop, given the eval metrics
     lap_time_key: str = "lap_time_s"  # the step_metrics key holding a just-completed lap's time
 
@@ -106,7 +107,8 @@ class Trainer:
             eval_env_factory or env_factory, tcfg.eval_episodes, tcfg.seed + EVAL_SEED_OFFSET,
             step_metrics=self.hooks.step_metrics)
         self.checkpoint_dir = Path(tcfg.checkpoint_dir)
-        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, self.hooks.score_key, self.hooks.lower_is_better)
+        self.state = RunState(tcfg.eval_interval, tcfg.save_interval, self.hooks.score_key, self.hooks.lower_is_better,
+                              self.hooks.score_rule)
         self.checkpoints = RunCheckpoints(self.checkpoint_dir, config, self.state, self.rng)
         self.learner = self._make_learner()
         # The ETA the bar shows: a warm-up's measurement when the caller has one (ac-core train), then the

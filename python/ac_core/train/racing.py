@@ -16,6 +16,8 @@ from ac_core.env.settings import EnvSettings
 from ac_core.train.evaluation import EVAL_SEED_OFFSET, Evaluator
 
 SCORE_KEY = "eval/score"  # the racing evaluation's score: a lap time, lower is better
+# Its rule (evaluation.score_from), kept in checkpoints: a run resumed from one scored otherwise starts its best anew.
+SCORE_RULE = "clean lap s; all cut: 500 + lap s; no lap: 1000 + m short / 10"
 LAP_SECONDS_ALLOWED = 240.0  # an evaluation episode's time per lap: a slow but complete lap fits
 
 

@@ -40,6 +40,7 @@ class RunState:
     save_interval: int
     score_key: str = "eval/mean_return"  # which evaluation metric decides best.pt
     lower_is_better: bool = False  # True for lap times
+    score_rule: str = ""  # what the score means; a resume from a checkpoint scored by another rule drops its best
     step: int = 0
     episodes: int = 0
     best_score: float | None = None
@@ -92,7 +93,8 @@ class RunState:
     def to_metadata(self) -> dict[str, Any]:
         return {"episodes": self.episodes, "best_score": self.best_score, "next_eval": self.next_eval,
                 "next_save": self.next_save, "steps_since_train": self.steps_since_train,
-                "last_eval": dict(self.last_eval), "last_lap_s": self.last_lap_s, "best_lap_s": self.best_lap_s}
+                "last_eval": dict(self.last_eval), "last_lap_s": self.last_lap_s, "best_lap_s": self.best_lap_s,
+                "score_rule": self.score_rule}
 
     def load_metadata(self, step: int, training: Mapping[str, Any]) -> None:
         self.step = int(step)
@@ -102,6 +104,14 @@ class RunState:
         self.last_eval = dict(training["last_eval"])
         self.last_lap_s = float(training.get("last_lap_s", math.nan))
         self.best_lap_s = float(training.get("best_lap_s", math.nan))
+        saved_rule = training.get("score_rule", "")
+        if saved_rule != self.score_rule and self.best_score is not None:
+            # A best scored by another rule cannot be compared with this run's scores (a cut lap's time
+            # against a clean lap's): the next evaluation sets the best, and best.pt, afresh.
+            warnings.warn(f"the checkpoint's best score {self.best_score} was scored by another rule "
+                          f"({saved_rule or 'before rules were named'!r}, now {self.score_rule!r}); the next "
+                          "evaluation sets the best and best.pt afresh", stacklevel=2)
+            self.best_score = None
 
 
 class RunCheckpoints:
