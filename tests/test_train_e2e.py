@@ -98,3 +98,28 @@ def test_eval_of_a_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: p
     assert main(["eval", "--checkpoint", str(bad), "--episodes", "1"]) == 2
     err = capsys.readouterr().err
     assert "cannot be read as a checkpoint" in err and str(bad) in err and len(err.strip().splitlines()) == 1
+
+
+def test_resuming_a_run_scored_by_an_older_rule_says_so_on_one_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    """A checkpoint from before clean laps counted (no score rule, a best that may be a cut lap) resumes,
+    drops its best with a one-line warning in the CLI's format, and the next evaluation writes best.pt."""
+    import torch
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    ck = tmp_path / "checkpoints"
+    assert main(["train", "--config", str(cfg), "--out", str(ck), "--log-dir", str(tmp_path / "logs")]) == 0
+    payload = torch.load(ck / "last.pt", weights_only=False)
+    training = payload["metadata"]["training"]
+    assert training.pop("score_rule")  # the racing rule is stored ...
+    training["best_score"] = payload["metadata"]["best_score"] = 97.763  # ... an old run's cut lap is not
+    torch.save(payload, ck / "last.pt")
+    (ck / "best.pt").unlink()
+    capsys.readouterr()
+    assert main(["train", "--config", str(cfg), "--out", str(ck), "--log-dir", str(tmp_path / "logs"), "--resume",
+                 "--set", "train.total_timesteps=720"]) == 0
+    err = capsys.readouterr().err
+    assert "ac-core train: warning: the checkpoint's best score 97.763 was scored by another rule" in err
+    assert "UserWarning" not in err and "run_state.py" not in err
+    assert (ck / "best.pt").is_file(), "the first evaluation after the resume sets best.pt"

@@ -11,7 +11,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 from ac_core.errors import (
     EXIT_BAD_INPUT,
@@ -88,7 +90,10 @@ def run_command(command: str, body: Callable[[], int], *, debug: bool = False) -
         print(f"ac-core {command}: {message}", file=sys.stderr)
 
     try:
-        return body()
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _project_warnings_on_one_line(command, warnings.showwarning)
+            return body()
     except KeyboardInterrupt:
         report("interrupted")
         return EXIT_INTERRUPTED
@@ -113,6 +118,21 @@ def run_command(command: str, body: Callable[[], int], *, debug: bool = False) -
         report(f"internal error: {type(exc).__name__}: {one_line(exc)} "
                f"(rerun with --debug for the traceback, and please report it)")
         return EXIT_FAULT
+
+
+def _project_warnings_on_one_line(command: str, show: Callable[..., None]) -> Callable[..., None]:
+    """The project's own warnings (a stale replay.pt, a best score from another rule, a refused real-time
+    priority) as one line like its errors; a library's keep Python's format, with file and line."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+    def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: Any = None, line: str | None = None) -> None:
+        if os.path.abspath(filename).startswith(package):
+            print(f"ac-core {command}: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return show_warning
 
 
 def _is_track_file_error(exc: BaseException) -> bool:
