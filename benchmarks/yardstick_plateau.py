@@ -111,12 +111,11 @@ def _ten_laps(checkpoint: Path, eval_quantiles: int) -> dict[str, Any]:
 
 
 def summarise(workdir: Path) -> dict[str, Any]:
-    import yaml
-
+    from ac_core.config import load_config
     from ac_core.sim import driver_plan, reference_lap
 
     # The seed the runs were trained with, from the run's own config copy, so --summarise-only cannot mislabel it.
-    seed = yaml.safe_load((workdir / "phase1" / "ck" / "config.yaml").read_text(encoding="utf-8"))["train"]["seed"]
+    seed = load_config(workdir / "phase1" / "ck" / "config.yaml").train.seed
 
     reference = reference_lap("spa")
     result: dict[str, Any] = {"seed": seed, "reference_lap_s": round(reference.lap_time_s, 3),
