@@ -3,6 +3,8 @@
 
     python -m benchmarks.yardstick_plateau --out docs/results/plateau_spa
     python -m benchmarks.yardstick_plateau --seed 1 --variants greedy --out docs/results/plateau_spa_seed1
+    python -m benchmarks.yardstick_plateau --seed 1 --variants greedy --set env.reward.off_track_progress=0 \
+        --out docs/results/plateau_spa_seed1_nocut
 
 1. Trains ``configs/iqn_spa_cpu.yaml`` to its 1.5 M steps with the replay saved (``train.save_replay``).
 2. Continues that run to ``--to`` steps (2 M) in three variants at once (one PyTorch thread each), each from
@@ -25,6 +27,7 @@ docs/agent.md, "Beyond 1.5 M steps", has the result.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shutil
@@ -75,10 +78,11 @@ def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: l
                   run / "train.log")
 
 
-def train(workdir: Path, seed: int, to_steps: int, to_long: int, variants: list[str]) -> None:
+def train(workdir: Path, seed: int, to_steps: int, to_long: int, variants: list[str], sets: list[str]) -> None:
     phase1 = workdir / "phase1"
     phase1.mkdir(parents=True, exist_ok=True)
-    common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}"]
+    common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}",
+              *[item for s in sets for item in ("--set", s)]]
     _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
                   phase1 / "train.log")], "the 1.5 M-step run")
     _wait([_continue(phase1, workdir / name, common, to_steps, VARIANTS[name], alone=len(variants) == 1)
@@ -114,11 +118,14 @@ def summarise(workdir: Path) -> dict[str, Any]:
     from ac_core.config import load_config
     from ac_core.sim import driver_plan, reference_lap
 
-    # The seed the runs were trained with, from the run's own config copy, so --summarise-only cannot mislabel it.
-    seed = load_config(workdir / "phase1" / "ck" / "config.yaml").train.seed
+    # The seed and the rules the runs were trained under, from the run's own config copy, so --summarise-only
+    # cannot mislabel them.
+    config = load_config(workdir / "phase1" / "ck" / "config.yaml")
 
     reference = reference_lap("spa")
-    result: dict[str, Any] = {"seed": seed, "reference_lap_s": round(reference.lap_time_s, 3),
+    result: dict[str, Any] = {"seed": config.train.seed, "reward": dataclasses.asdict(config.env.reward),
+                              "off_track_grace_s": config.env.off_track_grace_s,
+                              "reference_lap_s": round(reference.lap_time_s, 3),
                               "planned_lap_s": round(driver_plan("spa").lap_time_s, 3), "runs": {}}
     for name in ("phase1", *VARIANTS, LONG):
         run = workdir / name
@@ -176,13 +183,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"env steps the {LONG} continuation runs to (0: skip it)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help=f"the continuations to train (all by default); {LONG} needs {LONG_FROM}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                        help="a config override for every run, as ac-core train's --set (repeatable)")
     parser.add_argument("--summarise-only", action="store_true", help="evaluate the runs already in --workdir")
     args = parser.parse_args(argv)
     if args.to_long and LONG_FROM not in args.variants:
         parser.error(f"--to-long continues {LONG_FROM}: add it to --variants, or pass --to-long 0")
     workdir = Path(args.workdir)
     if not args.summarise_only:
-        train(workdir, args.seed, args.to, args.to_long, args.variants)
+        train(workdir, args.seed, args.to, args.to_long, args.variants, args.sets)
     missing = [str(workdir / name / "ck" / "best.pt") for name in ("phase1", *args.variants)
                if not (workdir / name / "ck" / "best.pt").is_file()]
     if missing:

@@ -90,13 +90,26 @@ def test_steering_rate_limit() -> None:
 def test_reward_components_sum_to_reward() -> None:
     w = RewardWeights(progress=0.1, time=0.02, off_track=0.01, collision=10.0, smoothness=0.05)
     total, parts = compute_reward(
-        w, np.array([4.0, -1.0]), np.array([80.0, 10.0]) * np.array([0.0, 4.0]) / 4.0,
+        w, np.array([4.0, -1.0]), np.array([80.0, 10.0]) * np.array([0.0, 4.0]) / 4.0, np.array([0.0, 1.0]),
         np.array([False, True]), np.array([0.0, 0.5]),
     )  # fmt: skip
     assert set(parts) == set(COMPONENTS)
     assert np.allclose(sum(parts.values()), total)
     assert total[0] == pytest.approx(0.4 - 0.02)
     assert total[1] == pytest.approx(-0.1 - 0.02 - 0.01 * 10.0 - 10.0 - 0.025)
+
+
+def test_progress_off_the_track_is_paid_at_its_share() -> None:
+    """A cut gains nothing at off_track_progress 0: metres gained off the track (by the share of the step's
+    frames spent off) are not paid; going backwards costs the same on and off the track."""
+    progress, off = np.array([10.0, 10.0, 10.0, -2.0]), np.array([0.0, 0.5, 1.0, 1.0])
+    args = (np.zeros(4), off, np.zeros(4, dtype=bool), np.zeros(4))
+    _, paid_all = compute_reward(RewardWeights(progress=0.1), progress, *args)
+    _, cut_free = compute_reward(RewardWeights(progress=0.1, off_track_progress=0.0), progress, *args)
+    _, half = compute_reward(RewardWeights(progress=0.1, off_track_progress=0.5), progress, *args)
+    assert paid_all["progress"].tolist() == pytest.approx([1.0, 1.0, 1.0, -0.2])
+    assert cut_free["progress"].tolist() == pytest.approx([1.0, 0.5, 0.0, -0.2])
+    assert half["progress"].tolist() == pytest.approx([1.0, 0.75, 0.5, -0.2])
 
 
 def _tracker(**kw) -> EpisodeTracker:

@@ -193,7 +193,8 @@ class RacingCore:
             agg["max_damage"], g["completedLaps"], g["iLastTime"], speed,
         )  # fmt: skip
         reward, parts = compute_reward(
-            self.settings.reward, progress, agg["off_track_speed"], collided, self.applied[:, 0] - prev_steer
+            self.settings.reward, progress, agg["off_track_speed"], agg["off_fraction"], collided,
+            self.applied[:, 0] - prev_steer,
         )
         self.tracker.episode_return += reward
         self.last_reward, self.last_parts = reward, parts

@@ -93,8 +93,9 @@ class AssettoCorsaEnv(gym.Env):
       symmetric and normalised, for SAC / PPO / TD3.
 
     **Reward** per step (weights ``reward.*``): ``progress`` · metres gained along the track (negative
-    backwards) − ``time`` − ``off_track`` · speed (m/s) · tyres out / 4 − ``collision`` (a barrier contact)
-    − ``smoothness`` · |steering change|. Each term is in ``info["reward_<term>"]``.
+    backwards; metres gained off the track paid at ``off_track_progress`` of the rate) − ``time`` −
+    ``off_track`` · speed (m/s) · tyres out / 4 − ``collision`` (a barrier contact) − ``smoothness`` ·
+    |steering change|. Each term is in ``info["reward_<term>"]``.
 
     **Starting state**: ``lap_start``: ``pit_out`` (standing in the pit exit, default), ``flying`` (at speed
     before the line) and the simulator's other starts, or ``random`` (sim and csp: anywhere on the lap at a

@@ -55,6 +55,9 @@ class RewardWeights:
     time: float = setting(0.02, low=0, high=MAX_REWARD_WEIGHT, doc="per step: makes standing still cost")
     off_track: float = setting(0.01, low=0, high=MAX_REWARD_WEIGHT,
                                doc="per (m/s of speed × fraction of tyres out), per step")
+    off_track_progress: float = setting(1.0, low=0, high=1,
+                                        doc="share of progress paid while more than off_track_tyres tyres are out "
+                                            "(AC's cut): 0 makes cutting a corner gain nothing")
     collision: float = setting(10.0, low=0, high=MAX_REWARD_WEIGHT, doc="once per barrier contact")
     smoothness: float = setting(0.05, low=0, high=MAX_REWARD_WEIGHT, doc="per unit of steering change per step")
 
