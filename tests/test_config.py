@@ -262,7 +262,7 @@ def test_every_shipped_config_loads_unchanged(path: Path) -> None:
                                       "standing, random"),
         ("env:\n  csp_sim_state_version: 2\n", "env.csp_sim_state_version = 2 is not valid; choose one of: 1, 0"),
         ("env:\n  reward: [1]\n", "env.reward = [1] is not a mapping; write it as key: value lines with keys "
-                                  "from: progress, time, off_track, collision, smoothness"),
+                                  "from: progress, time, off_track, off_track_progress, collision, smoothness"),
         ("env:\n  reward:\n    speed: 1\n", "env.reward.speed is an unknown key; valid keys in env.reward: progress"),
         ("agent:\n  gama: 0.9\n", "agent.gama is an unknown key (did you mean gamma?); valid keys in agent: type"),
         ("env:\n  weather: snow\n", "env.weather = 'snow' is not valid; choose one of: clear"),
