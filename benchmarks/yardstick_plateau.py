@@ -165,7 +165,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_ylim(result["planned_lap_s"] - 2, 120)
     ax.set_xlabel("env steps")
     ax.set_ylabel(f"evaluation's best lap (s), cut or clean;\nsampled τ, {LONG}: τ grid", fontsize=9)
-    ax.set_title(f"iqn_spa_cpu past 1.5 M steps, seed {result['seed']} (benchmarks/yardstick_plateau.py)")
+    unpaid = result.get("reward", {}).get("off_track_progress", 1.0) != 1.0  # absent from results before --set
+    rule = f", off_track_progress {result['reward']['off_track_progress']:g}" if unpaid else ""
+    ax.set_title(f"iqn_spa_cpu past 1.5 M steps, seed {result['seed']}{rule} (benchmarks/yardstick_plateau.py)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
