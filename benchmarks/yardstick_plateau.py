@@ -61,6 +61,11 @@ def _wait(processes: list[subprocess.Popen[bytes]], what: str) -> None:
         raise SystemExit(f"{what} failed (exit codes {codes}); see the train.log files in the workdir")
 
 
+def _set_args(sets: list[str]) -> list[str]:
+    """``ac-core train`` arguments for config overrides: ``--set KEY=VALUE`` for each."""
+    return [item for s in sets for item in ("--set", s)]
+
+
 def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: list[str],
               alone: bool) -> subprocess.Popen[bytes]:
     """Continue the run in ``source`` (its last.pt and replay.pt) in ``run`` to ``to_steps``.
@@ -70,7 +75,7 @@ def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: l
     (run / "ck").mkdir(parents=True, exist_ok=True)
     for file in ("last.pt", "replay.pt", "best.pt", "config.yaml"):
         shutil.copy2(source / "ck" / file, run / "ck" / file)
-    extra = [item for s in sets for item in ("--set", s)]
+    extra = _set_args(sets)
     if not alone:
         extra += ["--set", "train.torch_threads=1"]
     return _train(["--out", str(run / "ck"), "--log-dir", str(run / "logs"), "--resume", *common,
@@ -81,8 +86,7 @@ def _continue(source: Path, run: Path, common: list[str], to_steps: int, sets: l
 def train(workdir: Path, seed: int, to_steps: int, to_long: int, variants: list[str], sets: list[str]) -> None:
     phase1 = workdir / "phase1"
     phase1.mkdir(parents=True, exist_ok=True)
-    common = ["--set", "train.save_replay=true", "--set", f"train.seed={seed}",
-              *[item for s in sets for item in ("--set", s)]]
+    common = _set_args(["train.save_replay=true", f"train.seed={seed}", *sets])
     _wait([_train(["--out", str(phase1 / "ck"), "--log-dir", str(phase1 / "logs"), *common],
                   phase1 / "train.log")], "the 1.5 M-step run")
     _wait([_continue(phase1, workdir / name, common, to_steps, VARIANTS[name], alone=len(variants) == 1)
@@ -165,8 +169,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_ylim(result["planned_lap_s"] - 2, 120)
     ax.set_xlabel("env steps")
     ax.set_ylabel(f"evaluation's best lap (s), cut or clean;\nsampled τ, {LONG}: τ grid", fontsize=9)
-    unpaid = result.get("reward", {}).get("off_track_progress", 1.0) != 1.0  # absent from results before --set
-    rule = f", off_track_progress {result['reward']['off_track_progress']:g}" if unpaid else ""
+    share = result.get("reward", {}).get("off_track_progress", 1.0)  # absent from results before --set
+    rule = f", off_track_progress {share:g}" if share != 1.0 else ""
     ax.set_title(f"iqn_spa_cpu past 1.5 M steps, seed {result['seed']}{rule} (benchmarks/yardstick_plateau.py)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
