@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(default), or at the first complete lap (shorter: time to the first lap only)")
     parser.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                         help="change a setting of the runs with demonstrations (e.g. agent.epsilon_start=0.1)")
+    parser.add_argument("--set-all", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                        help="change a setting of every run, with demonstrations or without (e.g. "
+                             "env.reward.off_track_progress=1: cuts paid, as older tables were measured)")
     parser.add_argument("--plot-with", metavar="JSON", action="append", default=[], type=Path,
                         help="also draw the runs of this earlier result of this script in the figure")
     args = parser.parse_args(argv)
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, (laps, prepared, seed) in enumerate(plan):
             with_demos = bool(laps) or prepared is not None
             runs.append(run_one(laps, Path(tmp) / f"run{index}", args.steps, args.eval_interval, target_s, seed,
-                                args.set if with_demos else [], args.stop == "first-lap", prepared))
+                                args.set_all + (args.set if with_demos else []), args.stop == "first-lap", prepared))
             result = {"config": CONFIG, "seeds": args.seed, "reference_lap_s": reference_s, "target_s": target_s,
                       "eval_interval": args.eval_interval, "cap_steps": args.steps, "stop": args.stop,
                       "runs": runs}

@@ -246,10 +246,17 @@ def test_every_shipped_config_loads_unchanged(path: Path) -> None:
 
     cfg = load_config(path)
     raw = yaml.safe_load(path.read_text())
-    for section, values in raw.items():
+    def check(settings: object, values: dict[str, object], where: str) -> None:
         for key, value in values.items():
-            got = getattr(getattr(cfg, section), key)
-            assert got == (float(value) if isinstance(value, str) and isinstance(got, float) else value), key
+            got = getattr(settings, key)
+            if isinstance(value, dict):  # a nested section, such as env.reward
+                check(got, value, f"{where}.{key}")
+                continue
+            expected = float(value) if isinstance(value, str | int) and isinstance(got, float) else value
+            assert got == expected, f"{where}.{key}"
+
+    for section, values in raw.items():
+        check(getattr(cfg, section), values, section)
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,8 @@ SIM_CARS = 16
 ETA_ADVICE_HOURS = 2.0
 # The config measured to lap on a 2-core CPU (README, "Learning on Spa"), and what it measured.
 CPU_CONFIG = "configs/iqn_spa_cpu.yaml"
-CPU_CONFIG_MEASURED = ("first complete lap after 350 k steps (10 min), 100.7 % of the reference driver's "
-                       "lap after 1.5 M steps (48 min) on a 2-core CPU")
+CPU_CONFIG_MEASURED = ("first complete lap after 400 k steps (8 min), a clean lap within 105 % of the "
+                       "reference driver's after 1.2 M steps (24 min) on a 2-core CPU")
 
 
 def usable_cpus() -> int:
