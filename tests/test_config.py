@@ -252,7 +252,7 @@ def test_every_shipped_config_loads_unchanged(path: Path) -> None:
             if isinstance(value, dict):  # a nested section, such as env.reward
                 check(got, value, f"{where}.{key}")
                 continue
-            expected = float(value) if isinstance(value, str | int) and isinstance(got, float) else value
+            expected = float(value) if isinstance(value, str) and isinstance(got, float) else value
             assert got == expected, f"{where}.{key}"
 
     for section, values in raw.items():
