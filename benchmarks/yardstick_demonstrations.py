@@ -91,6 +91,10 @@ def run_one(laps: int, workdir: Path, steps: int, eval_interval: int, target_s: 
             "gradient_steps": result.gradient_steps, "wall_seconds": round(time.perf_counter() - started, 1)}
 
 
+def _seconds(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
 def load_runs(path: Path) -> list[dict[str, Any]]:
     """The runs of an earlier result, each with its seed (results before per-run seeds kept one for all)."""
     result = json.loads(path.read_text())
@@ -114,13 +118,23 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
         if run["demonstration_laps"] and not any("demo_fade_steps" in item for item in run["settings"]):
             label += ", full weight"  # DQfD as configured: the set is never faded out
         steps = [e["step"] for e in run["evaluations"]]
-        laps_ax.plot(steps, [e["best_lap_s"] if e["best_lap_s"] is not None else math.nan for e in run["evaluations"]],
-                     marker="o", markersize=3, label=label)
+        # The target is on clean laps, so the line is the best clean lap; results from before clean-lap
+        # counting (no best_clean_lap_s) draw every lap. An "x" marks an evaluation whose best lap was a cut.
+        clean_key = "best_clean_lap_s" if any("best_clean_lap_s" in e for e in run["evaluations"]) else "best_lap_s"
+        line, = laps_ax.plot(steps, [_seconds(e.get(clean_key)) for e in run["evaluations"]],
+                             marker="o", markersize=3, label=label)
+        if clean_key == "best_clean_lap_s":
+            cuts = [(e["step"], e["best_lap_s"]) for e in run["evaluations"]
+                    if e["best_lap_s"] is not None and e["best_lap_s"] != e.get("best_clean_lap_s")]
+            laps_ax.plot([s for s, _ in cuts], [t for _, t in cuts], ls="none", marker="x", markersize=4,
+                         color=line.get_color(), alpha=0.6)
         dist_ax.plot(steps, [e["max_distance_m"] for e in run["evaluations"]], marker="o", markersize=3, label=label)
     laps_ax.axhline(reference_s, color="k", lw=0.8, label=f"reference driver {reference_s:.2f} s")
     laps_ax.axhline(TARGET * reference_s, color="k", ls="--", lw=0.8, label=f"{TARGET:.0%} of it")
     laps_ax.set_xlabel("env steps")
-    laps_ax.set_ylabel("best evaluation lap (s)")
+    counted_clean = all(any("best_clean_lap_s" in e for e in run["evaluations"]) for run in runs)
+    laps_ax.set_ylabel("best clean lap (s); x: a faster cut lap" if counted_clean
+                       else "best lap (s), clean where counted")
     dist_ax.set_xlabel("env steps")
     dist_ax.set_ylabel("longest greedy drive (m)")
     laps_ax.legend(fontsize=8)
