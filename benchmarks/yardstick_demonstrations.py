@@ -181,9 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
-    earlier = [run for path in args.plot_with for run in load_runs(path)]
     plan = [(laps, None, seed) for seed in args.seed for laps in args.laps]
     plan += [(0, prepared, seed) for seed in args.seed for prepared in args.demonstrations]
+    missing = [path for path in args.plot_with if not path.is_file()]
+    if not plan and not out.with_suffix(".json").is_file():
+        missing.append(out.with_suffix(".json"))
+    if missing:
+        parser.error(f"no result {missing[0]}: name a .json this script wrote (an earlier --out)")
+    for prepared in args.demonstrations:
+        if not prepared.is_file():
+            parser.error(f"no demonstration set {prepared}: make one with ac-core demo (--from-recording for laps)")
+    earlier = [run for path in args.plot_with for run in load_runs(path)]
     if not plan:  # nothing to run: redraw <out>.png from <out>.json (with --plot-with's runs)
         runs = load_runs(out.with_suffix(".json"))
         plot(earlier + runs, reference_s, out.with_suffix(".png"))
