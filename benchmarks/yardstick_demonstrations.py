@@ -95,6 +95,11 @@ def _seconds(value: float | None) -> float:
     return math.nan if value is None else value
 
 
+def _counts_clean(run: dict[str, Any]) -> bool:
+    """Whether the run recorded clean laps (results from before clean-lap counting did not)."""
+    return any("best_clean_lap_s" in e for e in run["evaluations"])
+
+
 def load_runs(path: Path) -> list[dict[str, Any]]:
     """The runs of an earlier result, each with its seed (results before per-run seeds kept one for all)."""
     result = json.loads(path.read_text())
@@ -120,7 +125,7 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
         steps = [e["step"] for e in run["evaluations"]]
         # The target is on clean laps, so the line is the best clean lap; results from before clean-lap
         # counting (no best_clean_lap_s) draw every lap. An "x" marks an evaluation whose best lap was a cut.
-        clean_key = "best_clean_lap_s" if any("best_clean_lap_s" in e for e in run["evaluations"]) else "best_lap_s"
+        clean_key = "best_clean_lap_s" if _counts_clean(run) else "best_lap_s"
         line, = laps_ax.plot(steps, [_seconds(e.get(clean_key)) for e in run["evaluations"]],
                              marker="o", markersize=3, label=label)
         if clean_key == "best_clean_lap_s":
@@ -132,8 +137,7 @@ def plot(runs: list[dict[str, Any]], reference_s: float, path: Path) -> None:
     laps_ax.axhline(reference_s, color="k", lw=0.8, label=f"reference driver {reference_s:.2f} s")
     laps_ax.axhline(TARGET * reference_s, color="k", ls="--", lw=0.8, label=f"{TARGET:.0%} of it")
     laps_ax.set_xlabel("env steps")
-    counted_clean = all(any("best_clean_lap_s" in e for e in run["evaluations"]) for run in runs)
-    laps_ax.set_ylabel("best clean lap (s); x: a faster cut lap" if counted_clean
+    laps_ax.set_ylabel("best clean lap (s); x: a faster cut lap" if all(_counts_clean(run) for run in runs)
                        else "best lap (s), clean where counted")
     dist_ax.set_xlabel("env steps")
     dist_ax.set_ylabel("longest greedy drive (m)")
@@ -188,9 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         missing.append(out.with_suffix(".json"))
     if missing:
         parser.error(f"no result {missing[0]}: name a .json this script wrote (an earlier --out)")
-    for prepared in args.demonstrations:
-        if not prepared.is_file():
-            parser.error(f"no demonstration set {prepared}: make one with ac-core demo (--from-recording for laps)")
+    from ac_core.train.demonstrations import DemonstrationError, Demonstrations
+
+    for prepared in args.demonstrations:  # the trainer's own check, before any run starts rather than hours in
+        try:
+            Demonstrations.load(prepared)
+        except DemonstrationError as exc:
+            parser.error(str(exc))
     earlier = [run for path in args.plot_with for run in load_runs(path)]
     if not plan:  # nothing to run: redraw <out>.png from <out>.json (with --plot-with's runs)
         runs = load_runs(out.with_suffix(".json"))
